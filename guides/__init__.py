@@ -1,0 +1,5 @@
+"""Pyro guide programs ``q(z | x)``; installed as :mod:`pyro_vae.guides`."""
+
+from pyro_vae.guides.vae import VAEGuide
+
+__all__ = ["VAEGuide"]

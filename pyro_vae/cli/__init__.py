@@ -1,0 +1,5 @@
+"""The ``pyro-vae`` command line: ``fit``, ``evaluate``, ``sample``, ``list``."""
+
+from pyro_vae.cli.main import build_parser, main
+
+__all__ = ["build_parser", "main"]

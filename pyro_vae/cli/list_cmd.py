@@ -1,0 +1,54 @@
+"""``pyro-vae list``: every registered component and its options."""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+
+from pyro_vae.data import DATASETS
+from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.likelihoods import LIKELIHOODS
+from pyro_vae.networks import NETWORKS
+from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
+from pyro_vae.priors import PRIORS
+from pyro_vae.registry import Registry
+
+REGISTRIES: tuple[tuple[str, Registry], ...] = (
+    ("model.prior", PRIORS),
+    ("model.likelihood", LIKELIHOODS),
+    ("model.network", NETWORKS),
+    ("train.estimator", ESTIMATORS),
+    ("train.optimizer", OPTIMIZERS),
+    ("train.scheduler", SCHEDULERS),
+    ("data.name", DATASETS),
+)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    """Register ``list``."""
+    p = sub.add_parser(
+        "list",
+        help="list priors, likelihoods, networks, estimators, data sources",
+        description="List every registered component with its options and defaults.",
+    )
+    p.set_defaults(run=run)
+
+
+def describe(registry: Registry) -> list[str]:
+    """One line per registered name: ``name(option=default, ...)  first docstring line``."""
+    lines = []
+    for name in registry.names():
+        options = ", ".join(
+            key if default is inspect.Parameter.empty else f"{key}={default!r}"
+            for key, default in registry.options(name).items()
+        )
+        doc = (inspect.getdoc(registry.get(name)) or "").replace("``", "").splitlines()
+        lines.append(f"  {name}({options})  {doc[0] if doc else ''}".rstrip())
+    return lines
+
+
+def run(args: argparse.Namespace) -> None:
+    """Print every registry."""
+    for key, registry in REGISTRIES:
+        print(f"{key}:")
+        print("\n".join(describe(registry)))

@@ -1,0 +1,63 @@
+"""Argument parsing and dispatch; each command lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pyro_vae.cli import commands
+from pyro_vae.errors import PyroVAEError
+
+__all__ = ["build_parser", "main"]
+
+DESCRIPTION = """\
+Variational autoencoders as Pyro programs.
+
+  pyro-vae fit [CONFIG.toml] [--set key=value ...] --out RUN_DIR
+  pyro-vae fit --resume RUN_DIR [--set train.epochs=N]
+  pyro-vae evaluate RUN_DIR [--samples K]
+  pyro-vae sample RUN_DIR --n N --out FILE.png
+  pyro-vae list
+
+Run `pyro-vae COMMAND --help` for each command's options.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for every command."""
+    parser = argparse.ArgumentParser(
+        prog="pyro-vae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in commands.COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """How to continue an interrupted fit, if it saved a checkpoint."""
+    run_dir = getattr(args, "resume", None) or getattr(args, "out", None)
+    if args.command == "fit" and run_dir and (Path(run_dir) / "checkpoint.pt").is_file():
+        return f"; the last finished epoch is saved: continue with pyro-vae fit --resume {run_dir}"
+    return ""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for bad input, 130 when interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except PyroVAEError as err:
+        print(f"pyro-vae {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\npyro-vae {args.command}: interrupted{_resume_hint(args)}", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

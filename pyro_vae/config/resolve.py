@@ -1,0 +1,47 @@
+"""One entry point from any configuration input to a validated :class:`RunConfig`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pyro_vae.config.overrides import apply_override, merge_keywords, parse_assignment
+from pyro_vae.config.schema import RunConfig, config_from_dict, config_to_dict
+from pyro_vae.config.toml_io import read_toml
+from pyro_vae.config.validate import validate_config
+from pyro_vae.errors import ConfigError
+
+__all__ = ["ConfigSource", "resolve_config"]
+
+ConfigSource = RunConfig | Mapping[str, Any] | str | os.PathLike[str] | None
+
+
+def _as_dict(source: ConfigSource) -> dict[str, Any]:
+    if source is None:
+        return {}
+    if isinstance(source, RunConfig):
+        return config_to_dict(source)
+    if isinstance(source, Mapping):
+        return dict(source)
+    if isinstance(source, (str, os.PathLike)):
+        return read_toml(source)
+    raise ConfigError(f"config must be a TOML path, a dict or a RunConfig, got {type(source).__name__}")
+
+
+def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), **keywords: Any) -> RunConfig:
+    """Layer ``source``, Python ``keywords`` and ``--set`` style ``overrides``, then validate.
+
+    Parameters
+    ----------
+    source
+        A TOML file, nested dict or :class:`RunConfig`; ``None`` starts from the defaults.
+    overrides
+        ``"key=value"`` strings applied last, in order (``"model.prior=mixture"``).
+    **keywords
+        Python keyword arguments (see :func:`pyro_vae.config.merge_keywords`).
+    """
+    values = merge_keywords(_as_dict(source), keywords)
+    for text in overrides:
+        apply_override(values, *parse_assignment(text))
+    return validate_config(config_from_dict(values))

@@ -1,0 +1,233 @@
+"""The run configuration: typed sections, strict parsing, and conversion back to plain data.
+
+A configuration is a :class:`RunConfig` made of four sections (``data``,
+``model``, ``train``, ``eval``) plus a top-level ``seed``. It is read from a
+TOML file or from Python keyword arguments, validated eagerly (every unknown
+key, name or option is an error that lists the valid ones), and saved next to
+each run as ``config.toml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from pyro_vae.errors import ConfigError
+from pyro_vae.registry import ComponentSpec
+
+__all__ = [
+    "DataConfig",
+    "EvalConfig",
+    "ModelConfig",
+    "RunConfig",
+    "TrainConfig",
+    "config_from_dict",
+    "config_to_dict",
+]
+
+BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
+#: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
+SOURCE_OPTIONS = (
+    "root",
+    "download",
+    "path",
+    "key",
+    "label_key",
+    "label_column",
+    "delimiter",
+    "image_size",
+    "grayscale",
+)
+
+
+@dataclass
+class DataConfig:
+    """Where the data comes from and how it is prepared.
+
+    Source options (``root`` ... ``grayscale``) apply only to the sources whose
+    loader takes them; setting one for another source is an error.
+    """
+
+    name: str = "digits"
+    root: str | None = None
+    download: bool | None = None
+    path: str | None = None
+    key: str | None = None
+    label_key: str | None = None
+    label_column: str | int | None = None
+    delimiter: str | None = None
+    image_size: list[int] | None = None
+    grayscale: bool | None = None
+    scale: float | str = "auto"
+    binarize: str = "auto"
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    split_seed: int = 0
+    limit: int = 0
+
+    def source_spec(self) -> dict[str, Any]:
+        """The data source as a component spec: its name and the source options that are set."""
+        options = {k: getattr(self, k) for k in SOURCE_OPTIONS if getattr(self, k) is not None}
+        return {"name": self.name, **options}
+
+
+@dataclass
+class ModelConfig:
+    """What the VAE is made of: latent size and the named pluggable parts."""
+
+    kind: str = "vae"
+    z_dim: int = 2
+    prior: ComponentSpec = "normal"
+    likelihood: ComponentSpec = "bernoulli"
+    network: ComponentSpec = "mlp"
+
+
+@dataclass
+class TrainConfig:
+    """How the VAE is fitted."""
+
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 1e-3
+    optimizer: ComponentSpec = "adam"
+    scheduler: ComponentSpec = "none"
+    estimator: ComponentSpec = "trace"
+    kl_warmup_epochs: float = 0.0
+    patience: int = 10
+    grad_clip: float = 0.0
+
+
+@dataclass
+class EvalConfig:
+    """How the fitted VAE is evaluated."""
+
+    samples: int = 1000
+    batch_size: int = 100
+    seed: int = 0
+
+
+@dataclass
+class RunConfig:
+    """A whole run: the four sections and the training seed."""
+
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "eval": EvalConfig,
+}
+
+
+def _type_name(hint: Any) -> str:
+    if hint is ComponentSpec:
+        return "a name or a table with a 'name' key"
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(hint) if a is not type(None))
+    if origin is list:
+        return f"a list of {_PLURALS[typing.get_args(hint)[0]]}"
+    return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
+
+
+_PLURALS = {bool: "booleans", int: "integers", float: "numbers", str: "strings"}
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether ``value`` (from TOML or Python) is acceptable for annotation ``hint``."""
+    if hint is ComponentSpec:
+        return isinstance(value, (str, Mapping))
+    origin = typing.get_origin(hint)
+    if origin in (Union, types.UnionType):
+        return any(_matches(value, a) for a in typing.get_args(hint))
+    if origin is list:
+        return isinstance(value, (list, tuple)) and all(_matches(v, typing.get_args(hint)[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _convert(value: Any, hint: Any) -> Any:
+    """Normalise an accepted value: ints become floats in float fields, tuples lists (at any depth)."""
+    if hint is float or (typing.get_origin(hint) in (Union, types.UnionType) and float in typing.get_args(hint)):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+    return _plain(value)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples become lists and mappings dicts, recursively, as TOML would read them back."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def unknown_key_error(where: str, key: str, valid: list[str]) -> ConfigError:
+    """An error for an unknown configuration key, suggesting the closest valid one."""
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return ConfigError(f"unknown key {where}{key!r}{hint}; valid keys: {', '.join(valid)}")
+
+
+def _section_from_dict(name: str, cls: type, values: Mapping[str, Any]) -> Any:
+    if not isinstance(values, Mapping):
+        raise ConfigError(f"[{name}] must be a table of keys, got {values!r}")
+    hints = typing.get_type_hints(cls)
+    valid = [f.name for f in dataclasses.fields(cls)]
+    kwargs = {}
+    for key, value in values.items():
+        if key not in hints:
+            raise unknown_key_error(f"in [{name}]: ", key, valid)
+        if not _matches(value, hints[key]):
+            quote = " (on the command line, quote text: --set 'key=\"text\"')" if _matches("", hints[key]) else ""
+            raise ConfigError(f"{name}.{key} must be {_type_name(hints[key])}, got {value!r}{quote}")
+        kwargs[key] = _convert(value, hints[key])
+    return cls(**kwargs)
+
+
+def config_from_dict(values: Mapping[str, Any]) -> RunConfig:
+    """Build a :class:`RunConfig` from nested plain data, rejecting unknown keys and bad types.
+
+    Semantic checks (names in registries, ranges) are done by
+    :func:`pyro_vae.config.validate_config`.
+    """
+    valid = ["seed", *SECTIONS]
+    sections = {}
+    for key, value in values.items():
+        if key not in valid:
+            raise unknown_key_error("", key, valid)
+        if key != "seed":
+            sections[key] = _section_from_dict(key, SECTIONS[key], value)
+    seed = values.get("seed", 0)
+    if not _matches(seed, int):
+        raise ConfigError(f"seed must be an integer, got {seed!r}")
+    return RunConfig(seed=seed, **sections)
+
+
+def config_to_dict(config: RunConfig) -> dict[str, Any]:
+    """Nested plain data (``None`` fields left out), ready to write as TOML."""
+
+    def strip(section: Any) -> dict[str, Any]:
+        return {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
+
+    out: dict[str, Any] = {"seed": config.seed}
+    for name in SECTIONS:
+        out[name] = strip(getattr(config, name))
+    return out

@@ -1,0 +1,79 @@
+"""Semantic checks of a :class:`RunConfig`: registered names, option names, value ranges."""
+
+from __future__ import annotations
+
+from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
+from pyro_vae.data import DATASETS
+from pyro_vae.errors import ConfigError
+from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.likelihoods import LIKELIHOODS
+from pyro_vae.networks import NETWORKS
+from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
+from pyro_vae.priors import PRIORS
+from pyro_vae.vae import MODEL_KINDS
+
+__all__ = ["validate_config"]
+
+
+def _require(ok: bool, key: str, expected: str, value: object) -> None:
+    if not ok:
+        raise ConfigError(f"{key} must be {expected}, got {value!r}")
+
+
+def _validate_data(data: DataConfig) -> None:
+    DATASETS.check(data.source_spec())
+    _require(
+        data.scale == "auto" or (isinstance(data.scale, float) and data.scale > 0),
+        "data.scale",
+        '"auto" or a positive number',
+        data.scale,
+    )
+    _require(data.binarize in BINARIZE_MODES, "data.binarize", f"one of {', '.join(BINARIZE_MODES)}", data.binarize)
+    _require(
+        0 < data.val_fraction < 1,
+        "data.val_fraction",
+        "a number in (0, 1): the validation split picks the best epoch",
+        data.val_fraction,
+    )
+    _require(0 <= data.test_fraction < 1, "data.test_fraction", "a number in [0, 1)", data.test_fraction)
+    _require(
+        data.val_fraction + data.test_fraction < 1,
+        "data.val_fraction + data.test_fraction",
+        "less than 1",
+        data.val_fraction + data.test_fraction,
+    )
+    _require(data.limit >= 0, "data.limit", "0 (all examples) or a positive integer", data.limit)
+
+
+def _validate_model(model: ModelConfig) -> None:
+    MODEL_KINDS.get(model.kind)
+    _require(model.z_dim >= 1, "model.z_dim", "a positive integer", model.z_dim)
+    PRIORS.check(model.prior)
+    LIKELIHOODS.check(model.likelihood)
+    NETWORKS.check(model.network)
+
+
+def _validate_train(train: TrainConfig) -> None:
+    _require(train.epochs >= 1, "train.epochs", "a positive integer", train.epochs)
+    _require(train.batch_size >= 1, "train.batch_size", "a positive integer", train.batch_size)
+    _require(train.lr > 0, "train.lr", "a positive number", train.lr)
+    _require(train.kl_warmup_epochs >= 0, "train.kl_warmup_epochs", "a non-negative number", train.kl_warmup_epochs)
+    _require(train.patience >= 0, "train.patience", "0 (no early stopping) or a positive integer", train.patience)
+    _require(train.grad_clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", train.grad_clip)
+    OPTIMIZERS.check(train.optimizer)
+    SCHEDULERS.check(train.scheduler)
+    ESTIMATORS.check(train.estimator)
+
+
+def _validate_eval(evaluation: EvalConfig) -> None:
+    _require(evaluation.samples >= 1, "eval.samples", "a positive integer", evaluation.samples)
+    _require(evaluation.batch_size >= 1, "eval.batch_size", "a positive integer", evaluation.batch_size)
+
+
+def validate_config(config: RunConfig) -> RunConfig:
+    """Check every section of ``config``; return it unchanged or raise :class:`ConfigError`."""
+    _validate_data(config.data)
+    _validate_model(config.model)
+    _validate_train(config.train)
+    _validate_eval(config.eval)
+    return config

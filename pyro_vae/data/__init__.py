@@ -1,0 +1,34 @@
+"""Data: built-in datasets, the user's own files and arrays, splitting, binarizing, batching.
+
+Sources are looked up by name in :data:`DATASETS`; :func:`load_data` turns the
+``[data]`` section of a config into a :class:`DataBundle`.
+"""
+
+from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.data.arrays import as_examples, as_labels
+from pyro_vae.data.builtin import digits, fashion_mnist, mnist
+from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
+from pyro_vae.data.loader import iterate_batches, num_batches
+from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
+
+__all__ = [
+    "DATASETS",
+    "FILE_SOURCES",
+    "DataBundle",
+    "RawData",
+    "Split",
+    "as_examples",
+    "as_labels",
+    "check_support",
+    "csv_file",
+    "digits",
+    "fashion_mnist",
+    "image_folder",
+    "iterate_batches",
+    "load_data",
+    "mnist",
+    "npy_file",
+    "npz_file",
+    "num_batches",
+    "resolve_binarize",
+]

@@ -1,0 +1,40 @@
+"""The data-source registry and the raw data every source returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import Tensor
+
+from pyro_vae.registry import Registry
+
+__all__ = ["DATASETS", "RawData"]
+
+
+@dataclass
+class RawData:
+    """Examples as a source delivers them, before scaling, splitting and binarizing.
+
+    Attributes
+    ----------
+    x
+        Examples, shape ``(N, *event_shape)``, float32.
+    labels
+        Integer class labels of shape ``(N,)``, or ``None``.
+    test_x, test_labels
+        The source's own test split, if it has one (MNIST does, a file does not).
+    auto_scale
+        What ``data.scale = "auto"`` divides by (255 for 8-bit images, 16 for
+        the digits, 1 for data that should be left as it is).
+    """
+
+    x: Tensor
+    labels: Tensor | None = None
+    test_x: Tensor | None = None
+    test_labels: Tensor | None = None
+    auto_scale: float = 1.0
+
+
+#: sources take their options as keyword arguments; ``array`` and ``labels``
+#: carry in-memory data given to :func:`pyro_vae.fit`
+DATASETS: Registry[RawData] = Registry("data source", context=("array", "labels"))

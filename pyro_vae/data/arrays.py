@@ -1,0 +1,92 @@
+"""Checking and shaping arrays of examples, whatever source they came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.errors import DataError
+
+__all__ = ["as_examples", "as_labels", "auto_scale_for", "in_memory"]
+
+_SHAPES = "(N, D) vectors, (N, H, W) grey images or (N, C, H, W) images"
+
+
+def auto_scale_for(values: Any) -> float:
+    """255 for 8-bit unsigned integer data (pixels), else 1."""
+    return 255.0 if getattr(values, "dtype", None) in (np.uint8, torch.uint8) else 1.0
+
+
+def _numeric(values: Any, what: str, fix: str) -> Tensor:
+    """``values`` as a float32 tensor; a :class:`DataError` for anything but real numbers."""
+    if isinstance(values, Tensor):
+        if values.dtype.is_complex:
+            raise DataError(f"{what} has dtype {values.dtype}, expected real numbers; {fix}")
+        return values.detach().to(torch.float32)
+    try:
+        array = np.asarray(values)
+    except (TypeError, ValueError) as err:
+        raise DataError(f"{what} is not a numeric array ({err}); {fix}") from None
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {array.dtype}, expected real numbers; {fix}")
+    return torch.from_numpy(np.array(array, dtype=np.float32))
+
+
+def as_examples(values: Any, what: str = "data") -> Tensor:
+    """A float32 tensor of shape ``(N, D)`` or ``(N, C, H, W)`` from an array-like.
+
+    ``(N, H, W)`` becomes ``(N, 1, H, W)``. Rejects other ranks, empty data,
+    and NaN or infinite values with a message saying where they are.
+    """
+    x = _numeric(values, what, f"pass a NumPy array or torch tensor of {_SHAPES}")
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() not in (2, 4):
+        raise DataError(f"{what} has shape {tuple(x.shape)}; expected {_SHAPES}")
+    if x.shape[0] == 0:
+        raise DataError(f"{what} is empty (shape {tuple(x.shape)}); it needs at least one example")
+    if any(s == 0 for s in x.shape[1:]):
+        raise DataError(f"{what} has shape {tuple(x.shape)} with a zero-sized dimension; each example needs values")
+    _check_finite(x, what)
+    return x
+
+
+def _check_finite(x: Tensor, what: str) -> None:
+    bad = ~torch.isfinite(x)
+    if bool(bad.any()):
+        rows = bad.flatten(1).any(1).nonzero().flatten()
+        kind = "NaN" if bool(torch.isnan(x).any()) else "infinite"
+        raise DataError(
+            f"{what} contains {int(bad.sum())} {kind} or non-finite value(s) in {len(rows)} example(s) "
+            f"(the first is example {int(rows[0])}, counting from 0): remove those examples or impute the values"
+        )
+
+
+def as_labels(values: Any, n: int, what: str = "labels") -> Tensor:
+    """An int64 tensor of ``n`` class labels (non-negative integers)."""
+    y = _numeric(values, what, "labels must be integer class indices 0, 1, 2, ...")
+    if y.dim() != 1 or y.shape[0] != n:
+        raise DataError(f"{what} has shape {tuple(y.shape)}; expected one label per example, shape ({n},)")
+    if not bool(torch.isfinite(y).all()) or bool((y != torch.round(y)).any()):
+        raise DataError(f"{what} must be integer class labels; found non-integer values")
+    y = y.to(torch.int64)
+    if bool((y < 0).any()):
+        raise DataError(f"{what} must be non-negative class indices; found {int(y.min())}")
+    return y
+
+
+@DATASETS.register("array")
+def in_memory(array: Any = None, labels: Any = None) -> RawData:
+    """Data given in memory to :func:`pyro_vae.fit` (a NumPy array or torch tensor)."""
+    if array is None:
+        raise DataError(
+            "data source 'array' holds data passed from Python as pyro_vae.fit(data=...); "
+            "nothing was passed. From the command line use a file (.npy, .npz, .csv) or an image folder"
+        )
+    x = as_examples(array)
+    y = None if labels is None else as_labels(labels, x.shape[0])
+    return RawData(x=x, labels=y, auto_scale=auto_scale_for(array))

@@ -1,0 +1,150 @@
+"""From a data source to train/validation/test tensors ready for a likelihood."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import Tensor
+
+from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.errors import DataError
+from pyro_vae.likelihoods import Likelihood, value_range
+
+if TYPE_CHECKING:
+    from pyro_vae.config import DataConfig
+
+__all__ = ["DataBundle", "Split", "binarize_fixed", "check_support", "load_data", "resolve_binarize"]
+
+
+@dataclass
+class Split:
+    """Examples of one split and their labels (``None`` if unlabelled)."""
+
+    x: Tensor
+    labels: Tensor | None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+    def take(self, index: Tensor) -> Split:
+        """The examples at ``index``."""
+        return Split(self.x[index], None if self.labels is None else self.labels[index])
+
+
+@dataclass
+class DataBundle:
+    """Prepared data: three splits, the shape of one example and how training data is binarized.
+
+    With ``binarize == "dynamic"`` the training split holds grey levels in
+    ``[0, 1]`` that the batch loader resamples as Bernoulli draws each epoch;
+    the validation and test splits were binarized once, with a fixed seed.
+    """
+
+    train: Split
+    val: Split
+    test: Split
+    event_shape: tuple[int, ...]
+    binarize: str
+
+    @property
+    def is_image(self) -> bool:
+        """Whether examples are images ``(C, H, W)``."""
+        return len(self.event_shape) == 3
+
+
+def resolve_binarize(mode: str, likelihood: type[Likelihood]) -> str:
+    """``"auto"`` becomes the default of the likelihood class; other modes pass through."""
+    return likelihood.binarize_default if mode == "auto" else mode
+
+
+def binarize_fixed(x: Tensor) -> Tensor:
+    """Threshold at 0.5."""
+    return (x > 0.5).to(x.dtype)
+
+
+def _limit(raw_x: Tensor, labels: Tensor | None, limit: int, gen: torch.Generator) -> Split:
+    split = Split(raw_x, labels)
+    if limit and limit < len(split):
+        split = split.take(torch.randperm(len(split), generator=gen)[:limit])
+    return split
+
+
+def _sizes(n: int, fractions: tuple[float, ...], names: tuple[str, ...]) -> list[int]:
+    sizes = [round(n * f) for f in fractions]
+    for size, fraction, name in zip(sizes, fractions, names, strict=True):
+        if size < 1:
+            raise DataError(
+                f"the {name} split would be empty: {n} examples x {name}_fraction {fraction:g} rounds to 0; "
+                f"raise data.{name}_fraction or provide more examples"
+            )
+    if n - sum(sizes) < 1:
+        raise DataError(
+            f"no training examples left from {n} after the validation/test splits; "
+            "lower data.val_fraction / data.test_fraction or provide more examples"
+        )
+    return sizes
+
+
+def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Split, Split, Split]:
+    pool = _limit(raw.x, raw.labels, config.limit, gen)
+    if raw.test_x is not None:
+        test = _limit(raw.test_x, raw.test_labels, config.limit, gen)
+        (n_val,) = _sizes(len(pool), (config.val_fraction,), ("val",))
+        n_test = 0
+    else:
+        test = None
+        n_val, n_test = _sizes(len(pool), (config.val_fraction, config.test_fraction), ("val", "test"))
+    order = torch.randperm(len(pool), generator=gen)
+    val = pool.take(order[:n_val])
+    if test is None:
+        test = pool.take(order[n_val : n_val + n_test])
+    return pool.take(order[n_val + n_test :]), val, test
+
+
+def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
+    if mode == "fixed":
+        return Split(binarize_fixed(split.x), split.labels)
+    return Split(torch.bernoulli(split.x, generator=gen), split.labels)
+
+
+def _check_unit_interval(x: Tensor, mode: str) -> None:
+    if bool((x < 0).any() | (x > 1).any()):
+        raise DataError(
+            f"data.binarize = {mode!r} needs values in [0, 1], but the data has {value_range(x)}: "
+            'set data.scale (e.g. data.scale = 255 for 8-bit pixels) or data.binarize = "none"'
+        )
+
+
+def load_data(config: DataConfig, binarize: str, array: Any = None, labels: Any = None) -> DataBundle:
+    """Load, scale, split and binarize the data ``config`` describes.
+
+    Parameters
+    ----------
+    config
+        The ``[data]`` section.
+    binarize
+        ``"none"``, ``"fixed"`` or ``"dynamic"`` (``config.binarize`` with
+        ``"auto"`` resolved by :func:`resolve_binarize`).
+    array, labels
+        In-memory examples and labels for the ``array`` source.
+    """
+    raw = DATASETS.build(config.source_spec(), array=array, labels=labels)
+    scale = raw.auto_scale if config.scale == "auto" else float(config.scale)
+    gen = torch.Generator().manual_seed(config.split_seed)
+    train, val, test = (Split(s.x / scale, s.labels) if scale != 1 else s for s in _split(raw, config, gen))
+    if binarize != "none":
+        for split in (train, val, test):
+            _check_unit_interval(split.x, binarize)
+        val, test = _binarize(val, binarize, gen), _binarize(test, binarize, gen)
+        if binarize == "fixed":
+            train = _binarize(train, binarize, gen)
+    return DataBundle(train, val, test, tuple(train.x.shape[1:]), binarize)
+
+
+def check_support(data: DataBundle, likelihood: Likelihood) -> None:
+    """Check every split against ``likelihood``'s support (a dynamically binarized train split is binary)."""
+    splits = (data.val, data.test) if data.binarize == "dynamic" else (data.train, data.val, data.test)
+    for split in splits:
+        likelihood.check_support(split.x)

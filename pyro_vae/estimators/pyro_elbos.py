@@ -1,0 +1,50 @@
+"""Pyro's own ELBO estimators, registered by name."""
+
+from __future__ import annotations
+
+from pyro.infer import ELBO, Trace_ELBO, TraceMeanField_ELBO
+
+from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+
+__all__ = ["meanfield_elbo", "trace_elbo"]
+
+
+@ESTIMATORS.register("trace")
+def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
+    """Monte Carlo ELBO with reparameterised samples (:class:`pyro.infer.Trace_ELBO`).
+
+    Parameters
+    ----------
+    num_particles
+        Samples of ``z`` per data point averaged in each estimate.
+    vectorize_particles
+        Draw the particles in one vectorised pass instead of a Python loop.
+    """
+    check_particles("trace", num_particles)
+    return Trace_ELBO(
+        num_particles=num_particles,
+        vectorize_particles=vectorize_particles and num_particles > 1,
+        max_plate_nesting=max_plate_nesting,
+    )
+
+
+@ESTIMATORS.register("meanfield")
+def meanfield_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
+    """ELBO with the KL term in closed form where one exists (:class:`pyro.infer.TraceMeanField_ELBO`).
+
+    Falls back to a Monte Carlo estimate of ``log p(z) - log q(z)`` for priors
+    without an analytic KL (e.g. the mixture prior).
+
+    Parameters
+    ----------
+    num_particles
+        Samples of ``z`` per data point averaged in each estimate.
+    vectorize_particles
+        Draw the particles in one vectorised pass instead of a Python loop.
+    """
+    check_particles("meanfield", num_particles)
+    return TraceMeanField_ELBO(
+        num_particles=num_particles,
+        vectorize_particles=vectorize_particles and num_particles > 1,
+        max_plate_nesting=max_plate_nesting,
+    )

@@ -1,0 +1,50 @@
+"""``torch.optim`` optimizers by name; the learning rate comes from ``train.lr``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from pyro_vae.errors import ConfigError
+from pyro_vae.registry import Registry
+
+__all__ = ["OPTIMIZERS"]
+
+OPTIMIZERS: Registry[torch.optim.Optimizer] = Registry("optimizer", context=("params", "lr"))
+
+
+def _check_non_negative(name: str, option: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"optimizer {name!r}: {option} must be a non-negative number, got {value!r}")
+    return float(value)
+
+
+def _check_betas(betas: object) -> tuple[float, float]:
+    ok = isinstance(betas, (list, tuple)) and len(betas) == 2
+    ok = ok and all(isinstance(b, (int, float)) and not isinstance(b, bool) and 0 <= b < 1 for b in betas)
+    if not ok:
+        raise ConfigError(f"optimizer 'adam': betas must be two numbers in [0, 1), got {betas!r}")
+    return float(betas[0]), float(betas[1])
+
+
+@OPTIMIZERS.register("adam")
+def adam(
+    params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.0, betas: tuple[float, float] = (0.9, 0.999)
+) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba 2015) with optional L2 ``weight_decay`` and ``betas``."""
+    decay = _check_non_negative("adam", "weight_decay", weight_decay)
+    return torch.optim.Adam(params, lr=lr, weight_decay=decay, betas=_check_betas(betas))
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.01) -> torch.optim.Optimizer:
+    """AdamW with decoupled ``weight_decay``."""
+    return torch.optim.AdamW(params, lr=lr, weight_decay=_check_non_negative("adamw", "weight_decay", weight_decay))
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(params: Iterable[nn.Parameter], lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
+    """Stochastic gradient descent with ``momentum``."""
+    return torch.optim.SGD(params, lr=lr, momentum=_check_non_negative("sgd", "momentum", momentum))

@@ -1,0 +1,78 @@
+"""Grids of examples: samples, reconstructions, decoded latent manifolds.
+
+Images ``(C, H, W)`` are tiled; vectors ``(D,)`` are drawn as rows of a heat map.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from torch import Tensor
+
+from pyro_vae.plots._figure import plt, save_figure
+
+__all__ = ["save_image_grid", "save_reconstructions", "tile"]
+
+
+def tile(x: Tensor, nrow: int, lo: float, hi: float) -> np.ndarray:
+    """Tile ``x`` of shape ``(N, C, H, W)`` into one ``(rows*H, nrow*W[, C])`` array scaled to [0, 1]."""
+    n, c, h, w = x.shape
+    ncol = nrow
+    rows = math.ceil(n / ncol)
+    scaled = ((x.detach().float().cpu().numpy() - lo) / max(hi - lo, 1e-12)).clip(0, 1)
+    canvas = np.ones((rows * h, ncol * w, c), dtype=np.float32)
+    for i in range(n):
+        r, col = divmod(i, ncol)
+        canvas[r * h : (r + 1) * h, col * w : (col + 1) * w] = scaled[i].transpose(1, 2, 0)
+    return canvas[..., 0] if c == 1 else canvas
+
+
+def _show(ax: plt.Axes, x: Tensor, nrow: int, lo: float, hi: float) -> None:
+    if x.dim() == 4:
+        ax.imshow(tile(x, nrow, lo, hi), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    else:
+        ax.imshow(x.detach().cpu().numpy(), cmap="viridis", vmin=lo, vmax=hi, aspect="auto", interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def save_image_grid(
+    x: Tensor, path: str | os.PathLike[str], title: str, value_range: tuple[float, float], nrow: int | None = None
+) -> Path:
+    """Save examples ``x`` (images or vectors) as one picture.
+
+    Parameters
+    ----------
+    x
+        ``(N, C, H, W)`` images or ``(N, D)`` vectors.
+    path
+        The PNG to write.
+    title
+        Figure title.
+    value_range
+        Data values mapped to black and white (or the colour map's ends).
+    nrow
+        Images per row (default: a square grid).
+    """
+    nrow = nrow or math.ceil(math.sqrt(x.shape[0]))
+    fig, ax = plt.subplots(figsize=(6, 6) if x.dim() == 4 else (8, 5))
+    _show(ax, x, nrow, *value_range)
+    ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def save_reconstructions(
+    originals: Tensor, reconstructions: Tensor, path: str | os.PathLike[str], value_range: tuple[float, float]
+) -> Path:
+    """Save originals and their reconstructions side by side."""
+    nrow = math.ceil(math.sqrt(originals.shape[0]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 5.5) if originals.dim() == 4 else (12, 5))
+    for ax, x, title in zip(
+        axes, (originals, reconstructions), ("test examples", "reconstructions E[x | z = mu(x)]"), strict=True
+    ):
+        _show(ax, x, nrow, *value_range)
+        ax.set_title(title)
+    return save_figure(fig, path)

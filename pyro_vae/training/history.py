@@ -1,0 +1,23 @@
+"""Per-epoch metrics, kept in memory and mirrored to ``metrics.csv``."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+__all__ = ["METRIC_COLUMNS", "write_metrics"]
+
+#: one row per epoch; ELBOs are nats per example (higher is better)
+METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds")
+
+
+def write_metrics(history: list[dict[str, float]], path: Path) -> None:
+    """Rewrite ``path`` with every row of ``history`` (atomically, so it always matches the checkpoint)."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer.writeheader()
+        for row in history:
+            writer.writerow({k: row[k] for k in METRIC_COLUMNS})
+    os.replace(tmp, path)

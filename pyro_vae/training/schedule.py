@@ -1,0 +1,52 @@
+"""KL warm-up and early stopping."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["EarlyStopping", "kl_weight"]
+
+
+def kl_weight(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
+    """Linear KL warm-up: ``min(1, step / (warmup_epochs * steps_per_epoch))``, never 0.
+
+    ``step`` counts optimisation steps from 1; with ``warmup_epochs == 0`` the
+    weight is always 1.
+    """
+    if warmup_epochs <= 0:
+        return 1.0
+    return min(1.0, step / (warmup_epochs * steps_per_epoch))
+
+
+@dataclass
+class EarlyStopping:
+    """Track the best validation ELBO; stop after ``patience`` epochs without improvement.
+
+    ``patience == 0`` never stops (the best epoch is still tracked).
+    """
+
+    patience: int
+    best: float = -math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+    def update(self, value: float, epoch: int) -> bool:
+        """Record epoch ``epoch``'s validation ELBO; return whether it is the best so far."""
+        if value > self.best:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.patience > 0 and self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, float | int]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: dict[str, float | int]) -> None:
+        self.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])

@@ -1,0 +1,210 @@
+"""The training loop: an ELBO module, a ``torch.optim`` optimizer, checkpoints and early stopping."""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from tqdm.auto import tqdm
+
+from pyro_vae._pyro import local_params
+from pyro_vae.config import RunConfig, config_to_dict
+from pyro_vae.data import DataBundle, iterate_batches, num_batches
+from pyro_vae.errors import TrainingError
+from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.evaluation import evaluate_split
+from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
+from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
+from pyro_vae.training.history import write_metrics
+from pyro_vae.training.run_dir import RunDir
+from pyro_vae.training.schedule import EarlyStopping, kl_weight
+from pyro_vae.vae import VAE
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Fit ``vae`` on ``data`` as ``config.train`` says.
+
+    The loss is ``estimator(model, guide)``, a :class:`torch.nn.Module` built by
+    a Pyro ELBO; its parameters are optimised by a plain ``torch.optim``
+    optimizer, so schedulers and gradient clipping are ordinary PyTorch.
+
+    Parameters
+    ----------
+    vae
+        The model/guide pair.
+    config
+        The whole run configuration (saved inside every checkpoint).
+    data
+        Prepared train/validation/test splits.
+    run_dir
+        Where checkpoints and ``metrics.csv`` go; ``None`` keeps everything in memory.
+    log
+        Called with one line per epoch (``None``: silent).
+    progress
+        Show a progress bar over each epoch's batches.
+    """
+
+    def __init__(
+        self,
+        vae: VAE,
+        config: RunConfig,
+        data: DataBundle,
+        run_dir: RunDir | None = None,
+        log: Callable[[str], None] | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.vae, self.config, self.data, self.run_dir = vae, config, data, run_dir
+        self.log, self.progress = log, progress
+        train = config.train
+        estimator = ESTIMATORS.build(train.estimator, max_plate_nesting=vae.max_plate_nesting)
+        self.loss = estimator(vae.model, vae.guide)
+        self.optimizer = OPTIMIZERS.build(train.optimizer, params=self.loss.parameters(), lr=train.lr)
+        self.scheduler = SCHEDULERS.build(train.scheduler, optimizer=self.optimizer, epochs=train.epochs)
+        self.stopper = EarlyStopping(train.patience)
+        self.data_rng = torch.Generator().manual_seed(config.seed)
+        self.history: list[dict[str, float]] = []
+        self.epoch = self.step = 0
+        self.train_seconds = 0.0
+        self._best_state: dict[str, torch.Tensor] | None = None
+
+    # -- one step, one epoch -------------------------------------------------------------
+
+    def train_step(self, x: torch.Tensor, beta: float) -> float:
+        """One gradient step on batch ``x``; returns the batch's summed negative ELBO."""
+        with local_params():
+            loss = self.loss(x, kl_weight=beta)
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
+                "set train.grad_clip (e.g. 10), or check the data scale against the likelihood"
+            )
+        (loss / x.shape[0]).backward()
+        if self.config.train.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+    def train_epoch(self) -> dict[str, float]:
+        """One pass over the training split; returns the epoch's mean training ELBO and KL weight."""
+        train, batch_size = self.data.train, self.config.train.batch_size
+        steps = num_batches(len(train), batch_size)
+        total, seen, beta = 0.0, 0, 1.0
+        desc = f"epoch {self.epoch + 1}/{self.config.train.epochs}"
+        with tqdm(total=steps, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True) as bar:
+            batches = iterate_batches(train, batch_size, self.data_rng, self.data.binarize == "dynamic")
+            for x, _ in batches:
+                self.step += 1
+                beta = kl_weight(self.step, steps, self.config.train.kl_warmup_epochs)
+                total += self.train_step(x, beta)
+                seen += x.shape[0]
+                bar.set_postfix(elbo=f"{-total / seen:.3f}")
+                bar.update()
+        return {"train_elbo": -total / seen, "kl_weight": beta}
+
+    def validate(self) -> float:
+        """Validation ELBO per example (one sample per example, common random numbers across epochs)."""
+        cfg = self.config.eval
+        return evaluate_split(self.vae, self.data.val, samples=1, batch_size=cfg.batch_size, seed=cfg.seed).elbo
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def fit(self) -> list[dict[str, float]]:
+        """Train until ``train.epochs`` or early stopping; returns the history of all epochs."""
+        self.vae.train()
+        while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
+            start = time.perf_counter()
+            row = self.train_epoch()
+            val = self.validate()
+            seconds = time.perf_counter() - start
+            self.epoch += 1
+            self.train_seconds += seconds
+            improved = self.stopper.update(val, self.epoch)
+            row.update(epoch=self.epoch, val_elbo=val, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds)
+            self.history.append(row)
+            self.scheduler.step()
+            self._record(improved)
+            self._say(row, improved)
+        return self.history
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.stopper.should_stop and self.epoch < self.config.train.epochs
+
+    def _say(self, row: dict[str, float], improved: bool) -> None:
+        if self.log is not None:
+            mark = " *" if improved else ""
+            self.log(
+                f"epoch {row['epoch']:>4d}/{self.config.train.epochs}  train elbo {row['train_elbo']:10.3f}  "
+                f"val elbo {row['val_elbo']:10.3f}  {row['seconds']:6.2f}s{mark}"
+            )
+            if self.stopped_early:
+                self.log(
+                    f"early stop: no better validation ELBO for {self.stopper.patience} epochs "
+                    f"(best {self.stopper.best:.3f} at epoch {self.stopper.best_epoch})"
+                )
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _record(self, improved: bool) -> None:
+        if improved:
+            self._best_state = copy.deepcopy(self.vae.state_dict())
+        if self.run_dir is None:
+            return
+        if improved:
+            save_checkpoint(self._best_payload(), self.run_dir.best)
+        save_checkpoint(self.state_dict(), self.run_dir.checkpoint)
+        write_metrics(self.history, self.run_dir.metrics)
+
+    def _best_payload(self) -> dict[str, Any]:
+        return {
+            "model": self.vae.state_dict(),
+            "config": config_to_dict(self.config),
+            "event_shape": list(self.data.event_shape),
+            "epoch": self.epoch,
+        }
+
+    def restore_best(self) -> None:
+        """Load the parameters of the epoch with the best validation ELBO into the VAE."""
+        if self._best_state is not None:
+            self.vae.load_state_dict(self._best_state)
+        elif self.run_dir is not None and self.run_dir.best.is_file():
+            self.vae.load_state_dict(load_checkpoint(self.run_dir.best)["model"])
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue training exactly where it stopped."""
+        return {
+            **self._best_payload(),
+            "step": self.step,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "stopper": self.stopper.state_dict(),
+            "history": self.history,
+            "train_seconds": self.train_seconds,
+            "torch_rng": torch.get_rng_state(),
+            "data_rng": self.data_rng.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from a :meth:`state_dict`; a run that had stopped early gets fresh patience."""
+        self.vae.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.stopper.load_state_dict(state["stopper"])
+        if self.stopper.should_stop:
+            self.stopper.bad_epochs = 0
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.history = [dict(row) for row in state["history"]]
+        self.train_seconds = float(state["train_seconds"])
+        torch.set_rng_state(state["torch_rng"])
+        self.data_rng.set_state(state["data_rng"])
+
+    @property
+    def best_val_elbo(self) -> float:
+        return self.stopper.best if self.history else -math.inf
