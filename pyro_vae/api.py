@@ -275,14 +275,18 @@ def _load_run_data(config: RunConfig, state: dict[str, Any], data: Any, labels: 
     return prepared
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
-    """The fitted VAE (best validation epoch) of a run directory and its configuration."""
-    run = RunDir.open(run_dir, need_best=True)
+def _load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
     state = load_checkpoint(run.best)
     config = resolve_config(config_from_dict(state["config"]))
     vae = MODEL_KINDS.get(config.model.kind)(config.model, tuple(state["event_shape"]))
     vae.load_state_dict(state["model"])
     vae.eval()
+    return vae, config, state
+
+
+def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
+    """The fitted VAE (best validation epoch) of a run directory and its configuration."""
+    vae, config, _ = _load_best(RunDir.open(run_dir, need_best=True))
     return vae, config
 
 
@@ -305,11 +309,11 @@ def evaluate(
     data, labels
         The in-memory array again, for runs fitted on one.
     """
-    vae, config = load_run(run_dir)
-    run = RunDir(Path(run_dir))
+    run = RunDir.open(run_dir, need_best=True)
+    vae, config, state = _load_best(run)
     if samples is not None:
         config = resolve_config(config, [f"eval.samples={samples}"])
-    prepared = _load_run_data(config, load_checkpoint(run.best), data, labels)
+    prepared = _load_run_data(config, state, data, labels)
     check_support(prepared, vae.likelihood)
     ev = config.eval
     test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed)

@@ -79,6 +79,6 @@ class RunDir:
         if not needed.is_file():
             raise RunDirError(
                 f"{str(run.root)!r} has no {needed.name}: it is not a pyro-vae run directory, "
-                "or its first epoch never finished (start it again with pyro-vae fit)"
+                "or its first epoch never finished (remove the directory and start again with pyro-vae fit)"
             )
         return run
