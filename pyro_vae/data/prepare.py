@@ -113,7 +113,8 @@ def _check_unit_interval(x: Tensor, mode: str) -> None:
     if bool((x < 0).any() | (x > 1).any()):
         raise DataError(
             f"data.binarize = {mode!r} needs values in [0, 1], but the data has {value_range(x)}: "
-            'set data.scale (e.g. data.scale = 255 for 8-bit pixels) or data.binarize = "none"'
+            'set data.scale (e.g. data.scale = 255 for 8-bit pixels), or set data.binarize = "none" and '
+            'a likelihood that fits these values (model.likelihood = "poisson" for counts, "normal" for reals)'
         )
 
 

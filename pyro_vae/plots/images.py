@@ -33,10 +33,15 @@ def tile(x: Tensor, nrow: int, lo: float, hi: float) -> np.ndarray:
 def _show(ax: plt.Axes, x: Tensor, nrow: int, lo: float, hi: float) -> None:
     if x.dim() == 4:
         ax.imshow(tile(x, nrow, lo, hi), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
     else:
-        ax.imshow(x.detach().cpu().numpy(), cmap="viridis", vmin=lo, vmax=hi, aspect="auto", interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
+        shown = ax.imshow(
+            x.detach().cpu().numpy(), cmap="viridis", vmin=lo, vmax=hi, aspect="auto", interpolation="nearest"
+        )
+        ax.set_xlabel("feature")
+        ax.set_ylabel("example")
+        ax.figure.colorbar(shown, ax=ax, fraction=0.046)
 
 
 def save_image_grid(

@@ -47,7 +47,7 @@ class Trainer:
     log
         Called with one line per epoch (``None``: silent).
     progress
-        Show a progress bar over each epoch's batches.
+        Show a progress bar over each epoch's batches (only when writing to a terminal).
     """
 
     def __init__(
@@ -97,14 +97,16 @@ class Trainer:
         steps = num_batches(len(train), batch_size)
         total, seen, beta = 0.0, 0, 1.0
         desc = f"epoch {self.epoch + 1}/{self.config.train.epochs}"
-        with tqdm(total=steps, desc=desc, disable=not self.progress, leave=False, dynamic_ncols=True) as bar:
+        # disable=None: no bar when output is not a terminal (logs, CI)
+        disable = None if self.progress else True
+        with tqdm(total=steps, desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
             batches = iterate_batches(train, batch_size, self.data_rng, self.data.binarize == "dynamic")
             for x, _ in batches:
                 self.step += 1
                 beta = kl_weight(self.step, steps, self.config.train.kl_warmup_epochs)
                 total += self.train_step(x, beta)
                 seen += x.shape[0]
-                bar.set_postfix(elbo=f"{-total / seen:.3f}")
+                bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
         return {"train_elbo": -total / seen, "kl_weight": beta}
 
