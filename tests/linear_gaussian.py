@@ -100,3 +100,20 @@ def kl_to_posterior(vae: VAE, lg: LinearGaussian, x: Tensor) -> Tensor:
     q = torch.distributions.MultivariateNormal(loc, scale_tril=torch.diag_embed(scale))
     p = torch.distributions.MultivariateNormal(mean, covariance_matrix=cov)
     return torch.distributions.kl_divergence(q, p)
+
+
+def closed_form_elbo(vae: VAE, x: Tensor) -> Tensor:
+    """The exact ELBO of a :func:`linear_vae`, summed over the batch, differentiable in every parameter.
+
+    ``E_q log p(x | z) - KL(q || N(0, I))`` with ``q = N(m, diag(v))``,
+    ``E_q ||x - W z - b||^2 = ||x - W m - b||^2 + sum_j ||W_:j||^2 v_j``.
+    """
+    loc, scale = vae.encode(x)
+    (layer,) = vae.model.decoder.net
+    s = vae.likelihood.scale
+    var = scale**2
+    residual = x - loc @ layer.weight.T - layer.bias
+    spread = var @ (layer.weight**2).T
+    expected_log_lik = (-0.5 * torch.log(2 * torch.pi * s**2) - (residual**2 + spread) / (2 * s**2)).sum(-1)
+    kl = 0.5 * (var + loc**2 - 1.0 - torch.log(var)).sum(-1)
+    return (expected_log_lik - kl).sum()

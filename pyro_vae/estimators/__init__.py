@@ -1,10 +1,43 @@
 """ELBO estimators, looked up by name in :data:`ESTIMATORS`.
 
 Each entry is a factory returning a :class:`pyro.infer.ELBO`; calling that on
-``(model, guide)`` gives a :class:`torch.nn.Module` whose forward is the loss.
+``(model, guide)`` gives a :class:`torch.nn.Module` whose forward is the loss
+(summed over the batch): ``-bound`` in value, the estimator in gradient.
+
+Pyro's own: ``trace``, ``meanfield``, ``graph``, ``jit_trace``, ``jit_meanfield``.
+Per-example multi-sample estimators written here: ``iwae``, ``renyi``,
+``dreg``, ``stl``, ``tail_adaptive``.
 """
 
+from pyro_vae.estimators._particles import ParticleELBO, Particles, detached, draw_particles, log_density
 from pyro_vae.estimators._registry import ESTIMATORS
-from pyro_vae.estimators.pyro_elbos import meanfield_elbo, trace_elbo
+from pyro_vae.estimators.dreg import DReG_ELBO
+from pyro_vae.estimators.jit import ScopedJit
+from pyro_vae.estimators.particle_elbos import dreg, iwae, renyi, stl, tail_adaptive
+from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, graph_elbo, meanfield_elbo, trace_elbo
+from pyro_vae.estimators.renyi import RenyiBound
+from pyro_vae.estimators.stl import StickingTheLanding_ELBO
+from pyro_vae.estimators.tail_adaptive import TailAdaptive_ELBO
 
-__all__ = ["ESTIMATORS", "meanfield_elbo", "trace_elbo"]
+__all__ = [
+    "ESTIMATORS",
+    "DReG_ELBO",
+    "DifferentiableTraceGraph_ELBO",
+    "ParticleELBO",
+    "Particles",
+    "RenyiBound",
+    "ScopedJit",
+    "StickingTheLanding_ELBO",
+    "TailAdaptive_ELBO",
+    "detached",
+    "draw_particles",
+    "dreg",
+    "graph_elbo",
+    "iwae",
+    "log_density",
+    "meanfield_elbo",
+    "renyi",
+    "stl",
+    "tail_adaptive",
+    "trace_elbo",
+]

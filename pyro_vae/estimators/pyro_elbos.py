@@ -1,15 +1,34 @@
-"""Pyro's own ELBO estimators, registered by name."""
+"""Pyro's own ELBO estimators, registered by name.
+
+:class:`pyro.infer.TraceGraph_ELBO` computes its surrogate only inside
+``loss_and_grads``; :class:`DifferentiableTraceGraph_ELBO` adds the
+``differentiable_loss`` that ``elbo(model, guide)`` modules call.
+"""
 
 from __future__ import annotations
 
-from pyro.infer import ELBO, Trace_ELBO, TraceMeanField_ELBO
+from collections.abc import Callable
+from typing import Any
+
+from pyro.infer import ELBO, Trace_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
+from torch import Tensor
 
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
 
-__all__ = ["meanfield_elbo", "trace_elbo"]
+__all__ = ["DifferentiableTraceGraph_ELBO", "graph_elbo", "meanfield_elbo", "trace_elbo"]
 
 
-def _with_particles(
+class DifferentiableTraceGraph_ELBO(TraceGraph_ELBO):  # noqa: N801 (named like Pyro's classes)
+    """:class:`pyro.infer.TraceGraph_ELBO` with ``differentiable_loss``: ``-ELBO`` in value, surrogate in gradient."""
+
+    def differentiable_loss(
+        self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Tensor:
+        elbo, surrogate_loss = self._loss_and_surrogate_loss(model, guide, args, kwargs)
+        return -elbo.detach() + (surrogate_loss - surrogate_loss.detach())
+
+
+def with_particles(
     cls: type[ELBO], name: str, max_plate_nesting: int, num_particles: int, vectorize_particles: bool
 ) -> ELBO:
     """``cls`` with checked particle options (vectorised only when there is more than one particle)."""
@@ -23,7 +42,7 @@ def _with_particles(
 
 @ESTIMATORS.register("trace")
 def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
-    """Monte Carlo ELBO with reparameterised samples (:class:`pyro.infer.Trace_ELBO`).
+    """Monte Carlo ELBO with reparameterised samples (pyro.infer.Trace_ELBO).
 
     Parameters
     ----------
@@ -32,14 +51,24 @@ def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particl
     vectorize_particles
         Draw the particles in one vectorised pass instead of a Python loop.
     """
-    return _with_particles(Trace_ELBO, "trace", max_plate_nesting, num_particles, vectorize_particles)
+    return with_particles(Trace_ELBO, "trace", max_plate_nesting, num_particles, vectorize_particles)
 
 
 @ESTIMATORS.register("meanfield")
 def meanfield_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
-    """ELBO with the KL term in closed form where one exists (:class:`pyro.infer.TraceMeanField_ELBO`).
+    """ELBO with the KL term in closed form where one exists (pyro.infer.TraceMeanField_ELBO).
 
     Falls back to a Monte Carlo estimate of ``log p(z) - log q(z)`` for priors
     without an analytic KL (e.g. the mixture prior). Options as for ``trace``.
     """
-    return _with_particles(TraceMeanField_ELBO, "meanfield", max_plate_nesting, num_particles, vectorize_particles)
+    return with_particles(TraceMeanField_ELBO, "meanfield", max_plate_nesting, num_particles, vectorize_particles)
+
+
+@ESTIMATORS.register("graph")
+def graph_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
+    """Score-function terms for non-reparameterisable sites, with baselines (pyro.infer.TraceGraph_ELBO).
+
+    Reparameterised sites are handled as in ``trace``; baselines are declared
+    on guide sites (``infer={"baseline": ...}``). Options as for ``trace``.
+    """
+    return with_particles(DifferentiableTraceGraph_ELBO, "graph", max_plate_nesting, num_particles, vectorize_particles)

@@ -14,8 +14,8 @@ from tqdm.auto import tqdm
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
 from pyro_vae.data import DataBundle, iterate_batches, num_batches
-from pyro_vae.errors import TrainingError
-from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.errors import ConfigError, TrainingError
+from pyro_vae.estimators import ESTIMATORS, ScopedJit
 from pyro_vae.evaluation import evaluate_split
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
@@ -63,6 +63,11 @@ class Trainer:
         self.log, self.progress = log, progress
         train = config.train
         estimator = ESTIMATORS.build(train.estimator, max_plate_nesting=vae.max_plate_nesting)
+        if isinstance(estimator, ScopedJit) and train.kl_warmup_epochs > 0:
+            raise ConfigError(
+                f"estimator {estimator.name!r} compiles the loss once and cannot follow a changing "
+                "KL weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
+            )
         self.loss = estimator(vae.model, vae.guide)
         self.optimizer = OPTIMIZERS.build(train.optimizer, params=self.loss.parameters(), lr=train.lr)
         self.scheduler = SCHEDULERS.build(train.scheduler, optimizer=self.optimizer, epochs=train.epochs)
