@@ -10,7 +10,8 @@ The model ``p(x|z) p(z)`` and the guide ``q(z|x)`` are separate Pyro programs
 networks and ELBO estimators are chosen by name from registries.
 """
 
-from pyro_vae.api import FitResult, evaluate, fit, load_run, resume, sample
+from pyro_vae.api import FitResult, diagnose, evaluate, fit, load_run, resume, sample
+from pyro_vae.comparison import compare
 from pyro_vae.config import RunConfig, resolve_config
 from pyro_vae.errors import ConfigError, DataError, PyroVAEError, RunDirError, TrainingError
 from pyro_vae.estimators import ESTIMATORS
@@ -36,6 +37,8 @@ __all__ = [
     "RunDirError",
     "TrainingError",
     "build_vae",
+    "compare",
+    "diagnose",
     "evaluate",
     "fit",
     "load_run",

@@ -2,31 +2,36 @@
 
 from __future__ import annotations
 
-import json
 import os
-import platform
-import sys
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyro
 import torch
 
+from pyro_vae.assemble import (
+    absolute_paths,
+    build_checked,
+    data_keywords,
+    initial_vae,
+    load_best,
+    load_run_data,
+    prepare_data,
+)
 from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
 from pyro_vae.config.overrides import parse_assignment
 from pyro_vae.config.resolve import ConfigSource
-from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
-from pyro_vae.errors import ConfigError, DataError
+from pyro_vae.data import DataBundle, check_support
+from pyro_vae.diagnostics import MIN_PSIS_DRAWS
+from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
-from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.plots import save_image_grid, write_pictures
-from pyro_vae.registry import normalize_spec
-from pyro_vae.training import RunDir, Trainer, load_checkpoint, write_json
-from pyro_vae.vae import MODEL_KINDS, VAE
+from pyro_vae.summary import make_summary, read_summary
+from pyro_vae.training import RunDir, Trainer, load_checkpoint, read_metrics, write_json
+from pyro_vae.vae import VAE
 
-__all__ = ["FitResult", "evaluate", "fit", "load_run", "resume", "sample"]
+__all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
 
 Log = Callable[[str], None]
 
@@ -62,86 +67,13 @@ class FitResult:
     run_dir: Path | None
 
 
-def _data_keywords(data: Any) -> dict[str, Any]:
-    """Config keywords for ``fit(data=...)``: a file path picks its source, an array the ``array`` source."""
-    if data is None:
-        return {}
-    if isinstance(data, (str, os.PathLike)):
-        path = Path(data)
-        if path.is_dir():
-            return {"data.name": "image_folder", "data.path": str(path)}
-        if path.suffix.lower() not in FILE_SOURCES:
-            raise DataError(
-                f"cannot tell the format of {str(path)!r}: use a {', '.join(FILE_SOURCES)} file or a folder of images"
-            )
-        return {"data.name": FILE_SOURCES[path.suffix.lower()], "data.path": str(path)}
-    return {"data.name": "array"}
-
-
-def _absolute_paths(config: RunConfig) -> RunConfig:
-    """``data.path`` and ``data.root`` made absolute, so a saved run finds its data from anywhere."""
-    data = config.data
-    fixed = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root") if (v := getattr(data, k))}
-    return replace(config, data=replace(data, **fixed))
-
-
-def _prepare(config: RunConfig, array: Any, labels: Any) -> DataBundle:
-    likelihood_cls = LIKELIHOODS.get(normalize_spec(config.model.likelihood, "likelihood")["name"])
-    binarize = resolve_binarize(config.data.binarize, likelihood_cls)
-    in_memory = array if config.data.name == "array" else None
-    return load_data(config.data, binarize, array=in_memory, labels=labels if in_memory is not None else None)
-
-
-def _build(config: RunConfig, data: DataBundle) -> VAE:
-    vae = MODEL_KINDS.get(config.model.kind)(config.model, data.event_shape)
-    check_support(data, vae.likelihood)
-    return vae
-
-
-def _summary(
-    config: RunConfig,
-    data: DataBundle,
-    test: SplitEvaluation,
-    trainer: Trainer | None = None,
-    previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    summary = dict(previous or {})
-    if trainer is not None:
-        epochs = len(trainer.history)
-        summary.update(
-            epochs=epochs,
-            best_epoch=trainer.stopper.best_epoch,
-            best_val_elbo=trainer.stopper.best,
-            stopped_early=trainer.stopped_early,
-            train_seconds=trainer.train_seconds,
-            seconds_per_epoch=trainer.train_seconds / max(epochs, 1),
-        )
-    summary.update(
-        test_elbo=test.elbo,
-        test_log_likelihood=test.log_likelihood,
-        log_likelihood_samples=test.samples,
-        n_train=len(data.train),
-        n_val=len(data.val),
-        n_test=len(data.test),
-        event_shape=list(data.event_shape),
-        data=config.data.name,
-        binarize=data.binarize,
-        model=config.model.kind,
-        z_dim=config.model.z_dim,
-        prior=normalize_spec(config.model.prior, "prior"),
-        likelihood=normalize_spec(config.model.likelihood, "likelihood"),
-        estimator=normalize_spec(config.train.estimator, "estimator"),
-        versions={"python": platform.python_version(), "torch": torch.__version__, "pyro": pyro.__version__},
-    )
-    return summary
-
-
 def _finish(
     trainer: Trainer, config: RunConfig, data: DataBundle, run: RunDir | None, log: Log | None, pictures: bool
 ) -> FitResult:
     trainer.restore_best()
-    test = evaluate_split(trainer.vae, data.test, config.eval.samples, config.eval.batch_size, config.eval.seed)
-    summary = _summary(config, data, test, trainer)
+    ev = config.eval
+    test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True)
+    summary = make_summary(config, data, test, trainer)
     if log is not None:
         log(
             f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} "
@@ -198,12 +130,11 @@ def fit(
     -------
     FitResult
     """
-    config = _absolute_paths(resolve_config(config, overrides, **{**_data_keywords(data), **keywords}))
+    config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
     if out is not None:
         RunDir.check_new(out)
-    pyro.set_rng_seed(config.seed)
-    prepared = _prepare(config, data, labels)
-    vae = _build(config, prepared)
+    prepared = prepare_data(config, data, labels)
+    vae = initial_vae(config, prepared)
     run = RunDir.create(out) if out is not None else None
     if run is not None:
         write_toml(config_to_dict(config), run.config)
@@ -249,8 +180,8 @@ def resume(
             f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs: "
             f"raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
         )
-    prepared = _load_run_data(config, state, data, labels)
-    vae = _build(config, prepared)
+    prepared = load_run_data(config, state, data, labels)
+    vae = build_checked(config, prepared)
     trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
     trainer.load_state_dict(state)
     write_toml(config_to_dict(config), run.config)
@@ -260,34 +191,38 @@ def resume(
     return _finish(trainer, config, prepared, run, log, pictures)
 
 
-def _load_run_data(config: RunConfig, state: dict[str, Any], data: Any, labels: Any) -> DataBundle:
-    if config.data.name == "array" and data is None:
-        raise DataError(
-            "this run was fitted on an in-memory array: pass the same array again from Python "
-            "(pyro_vae.resume/evaluate(..., data=array)); the command line cannot reload it"
-        )
-    prepared = _prepare(config, data, labels)
-    if list(prepared.event_shape) != list(state["event_shape"]):
-        raise DataError(
-            f"the data now has examples of shape {prepared.event_shape}, but the run was fitted on "
-            f"{tuple(state['event_shape'])}: pass the data the run was fitted on"
-        )
-    return prepared
-
-
-def _load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
-    state = load_checkpoint(run.best)
-    config = resolve_config(config_from_dict(state["config"]))
-    vae = MODEL_KINDS.get(config.model.kind)(config.model, tuple(state["event_shape"]))
-    vae.load_state_dict(state["model"])
-    vae.eval()
-    return vae, config, state
-
-
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
     """The fitted VAE (best validation epoch) of a run directory and its configuration."""
-    vae, config, _ = _load_best(RunDir.open(run_dir, need_best=True))
+    vae, config, _ = load_best(RunDir.open(run_dir, need_best=True))
     return vae, config
+
+
+@dataclass
+class _Evaluated:
+    run: RunDir
+    vae: VAE
+    data: DataBundle
+    test: SplitEvaluation
+    summary: dict[str, Any]
+
+
+def _evaluate_run(
+    run_dir: str | os.PathLike[str], samples: int | None, data: Any, labels: Any, log: Log | None
+) -> _Evaluated:
+    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``."""
+    run = RunDir.open(run_dir, need_best=True)
+    vae, config, state = load_best(run)
+    if samples is not None:
+        config = resolve_config(config, [f"eval.samples={samples}"])
+    prepared = load_run_data(config, state, data, labels)
+    check_support(prepared, vae.likelihood)
+    ev = config.eval
+    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True)
+    summary = make_summary(config, prepared, test, previous=read_summary(run.summary))
+    write_json(summary, run.summary)
+    if log is not None:
+        log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
+    return _Evaluated(run, vae, prepared, test, summary)
 
 
 def evaluate(
@@ -305,34 +240,53 @@ def evaluate(
     run_dir
         A run directory written by :func:`fit`.
     samples
-        ``K`` for the importance-sampled log-likelihood (default: the run's ``eval.samples``).
+        ``K`` for the importance-sampled log-likelihood and PSIS (default: the run's ``eval.samples``).
     data, labels
         The in-memory array again, for runs fitted on one.
     """
-    run = RunDir.open(run_dir, need_best=True)
-    vae, config, state = _load_best(run)
-    if samples is not None:
-        config = resolve_config(config, [f"eval.samples={samples}"])
-    prepared = _load_run_data(config, state, data, labels)
-    check_support(prepared, vae.likelihood)
-    ev = config.eval
-    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed)
-    previous = _read_summary(run.summary)
-    summary = _summary(config, prepared, test, previous=previous)
-    write_json(summary, run.summary)
+    return _evaluate_run(run_dir, samples, data, labels, log).summary
+
+
+def diagnose(
+    run_dir: str | os.PathLike[str],
+    *,
+    points: int = 100,
+    draws: int = 1000,
+    samples: int | None = None,
+    data: Any = None,
+    labels: Any = None,
+    log: Log | None = None,
+) -> dict[str, Any]:
+    """ArviZ diagnostics of a run's guide; rewrites ``summary.json``, writes ``diagnostics.nc`` and ``psis_khat.png``.
+
+    PSIS k-hat of the importance weights ``p(x, z) / q(z | x)`` for every test
+    point (``samples`` draws each) goes into the summary
+    (``psis_khat_mean``, ``psis_khat_frac_above_0.7``) and a histogram; the
+    ``InferenceData`` holds ``draws`` posterior draws of the latents for the
+    first ``points`` test examples, their log-likelihoods and log-weights, the
+    training history and every test point's k-hat.
+    """
+    from pyro_vae.diagnostics.inference_data import to_inference_data
+    from pyro_vae.plots.diagnostics import save_khat_histogram
+
+    for name, value in (("points", points), ("draws", draws)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    done = _evaluate_run(run_dir, samples, data, labels, log)
+    if done.test.khat is None:
+        raise ConfigError(
+            f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point: "
+            f"pass --samples {MIN_PSIS_DRAWS} or more"
+        )
+    history = read_metrics(done.run.metrics)
+    idata = to_inference_data(done.vae, done.data.test.x[:points], draws, history, done.test.khat)
+    idata.to_netcdf(str(done.run.root / "diagnostics.nc"))
+    save_khat_histogram(done.test.khat, done.run.root / "psis_khat.png")
     if log is not None:
-        log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
-    return summary
-
-
-def _read_summary(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        print(f"warning: {path} was not valid JSON; writing a fresh one", file=sys.stderr)
-        return {}
+        s = done.summary
+        log(f"PSIS k-hat: mean {s['psis_khat_mean']:.3f}, share above 0.7: {s['psis_khat_frac_above_0.7']:.3f}")
+        log(f"wrote {done.run.root / 'diagnostics.nc'} and {done.run.root / 'psis_khat.png'}")
+    return done.summary
 
 
 def sample(

@@ -1,4 +1,4 @@
-"""The ``pyro-vae`` command line: ``fit``, ``evaluate``, ``sample``, ``list``."""
+"""The ``pyro-vae`` command line: ``fit``, ``evaluate``, ``sample``, ``compare``, ``diagnose``, ``list``."""
 
 from pyro_vae.cli.main import build_parser, main
 

@@ -9,7 +9,14 @@ Per-example multi-sample estimators written here: ``iwae``, ``renyi``,
 ``dreg``, ``stl``, ``tail_adaptive``.
 """
 
-from pyro_vae.estimators._particles import ParticleELBO, Particles, detached, draw_particles, log_density
+from pyro_vae.estimators._particles import (
+    ParticleELBO,
+    Particles,
+    detached,
+    draw_particles,
+    latent_and_observed_sites,
+    log_density,
+)
 from pyro_vae.estimators._registry import ESTIMATORS
 from pyro_vae.estimators.dreg import DReG_ELBO
 from pyro_vae.estimators.jit import ScopedJit
@@ -34,6 +41,7 @@ __all__ = [
     "dreg",
     "graph_elbo",
     "iwae",
+    "latent_and_observed_sites",
     "log_density",
     "meanfield_elbo",
     "renyi",

@@ -1,6 +1,6 @@
 """Evaluation: importance weights, ELBO and importance-sampled log-likelihood."""
 
-from pyro_vae.evaluation.importance import chunk_size, iwae_bound, log_importance_weights, trace_log_density
+from pyro_vae.evaluation.importance import chunk_size, iwae_bound, log_importance_weights
 from pyro_vae.evaluation.metrics import SplitEvaluation, evaluate_split
 
 __all__ = [
@@ -9,5 +9,4 @@ __all__ = [
     "evaluate_split",
     "iwae_bound",
     "log_importance_weights",
-    "trace_log_density",
 ]

@@ -11,25 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import pyro
 import torch
-from pyro import poutine
-from pyro.poutine import Trace
 from torch import Tensor
 
 from pyro_vae._pyro import local_params
+from pyro_vae.estimators import draw_particles
 
-__all__ = ["chunk_size", "iwae_bound", "log_importance_weights", "trace_log_density"]
+__all__ = ["chunk_size", "iwae_bound", "log_importance_weights"]
 
 #: floats of decoder output per chunk of particles (bounds evaluation memory)
 _CHUNK_FLOATS = 1 << 24
-
-
-def trace_log_density(trace: Trace, shape: torch.Size) -> Tensor:
-    """Sum of the (scaled, masked) log-densities of the sample sites of ``trace``, shape ``shape``."""
-    trace.compute_log_prob()
-    sites = [site["log_prob"] for site in trace.nodes.values() if site["type"] == "sample"]
-    return torch.stack([s.expand(shape) for s in sites]).sum(0)
 
 
 def chunk_size(batch: int, floats_per_example: int, budget: int = _CHUNK_FLOATS) -> int:
@@ -45,7 +36,7 @@ def log_importance_weights(
     chunk: int | None = None,
     **kwargs: object,
 ) -> Tensor:
-    """``log w[k, n] = log p(x_n, z_kn) - log q(z_kn | x_n)`` with ``z_kn ~ q(z | x_n)``.
+    """``log w[k, n] = log p(x_n, z_kn) - log q(z_kn | x_n)`` with ``z_kn ~ q(z | x_n)``, without gradients.
 
     Parameters
     ----------
@@ -68,11 +59,7 @@ def log_importance_weights(
     with torch.no_grad(), local_params():
         for start in range(0, num_samples, chunk):
             k = min(chunk, num_samples - start)
-            with pyro.plate("particles", k, dim=-2):
-                guide_trace = poutine.trace(guide).get_trace(x, **kwargs)
-                model_trace = poutine.trace(poutine.replay(model, trace=guide_trace)).get_trace(x, **kwargs)
-            shape = torch.Size((k, x.shape[0]))
-            pieces.append(trace_log_density(model_trace, shape) - trace_log_density(guide_trace, shape))
+            pieces.append(draw_particles(model, guide, (x,), kwargs, k).log_w)
     return torch.cat(pieces)
 
 

@@ -6,7 +6,7 @@ import csv
 import os
 from pathlib import Path
 
-__all__ = ["METRIC_COLUMNS", "write_metrics"]
+__all__ = ["METRIC_COLUMNS", "read_metrics", "write_metrics"]
 
 #: one row per epoch; ELBOs are nats per example (higher is better)
 METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds")
@@ -21,3 +21,11 @@ def write_metrics(history: list[dict[str, float]], path: Path) -> None:
         for row in history:
             writer.writerow({k: row[k] for k in METRIC_COLUMNS})
     os.replace(tmp, path)
+
+
+def read_metrics(path: Path) -> list[dict[str, float]]:
+    """The rows of a ``metrics.csv`` as numbers (empty if the file is missing)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]

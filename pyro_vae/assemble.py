@@ -1,0 +1,98 @@
+"""From a resolved config to prepared data and a VAE: the steps fit, resume, evaluate and compare share."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pyro
+
+from pyro_vae.config import RunConfig, config_from_dict, resolve_config
+from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
+from pyro_vae.errors import DataError
+from pyro_vae.likelihoods import LIKELIHOODS
+from pyro_vae.registry import normalize_spec
+from pyro_vae.training import RunDir, load_checkpoint
+from pyro_vae.vae import MODEL_KINDS, VAE
+
+__all__ = [
+    "absolute_paths",
+    "build_checked",
+    "data_keywords",
+    "initial_vae",
+    "load_best",
+    "load_run_data",
+    "prepare_data",
+]
+
+
+def data_keywords(data: Any) -> dict[str, Any]:
+    """Config keywords for ``fit(data=...)``: a file path picks its source, an array the ``array`` source."""
+    if data is None:
+        return {}
+    if isinstance(data, (str, os.PathLike)):
+        path = Path(data)
+        if path.is_dir():
+            return {"data.name": "image_folder", "data.path": str(path)}
+        if path.suffix.lower() not in FILE_SOURCES:
+            raise DataError(
+                f"cannot tell the format of {str(path)!r}: use a {', '.join(FILE_SOURCES)} file or a folder of images"
+            )
+        return {"data.name": FILE_SOURCES[path.suffix.lower()], "data.path": str(path)}
+    return {"data.name": "array"}
+
+
+def absolute_paths(config: RunConfig) -> RunConfig:
+    """``data.path`` and ``data.root`` made absolute, so a saved run finds its data from anywhere."""
+    data = config.data
+    fixed = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root") if (v := getattr(data, k))}
+    return replace(config, data=replace(data, **fixed))
+
+
+def prepare_data(config: RunConfig, array: Any = None, labels: Any = None) -> DataBundle:
+    """Load the data ``config`` names; ``binarize = "auto"`` follows the configured likelihood."""
+    likelihood_cls = LIKELIHOODS.get(normalize_spec(config.model.likelihood, "likelihood")["name"])
+    binarize = resolve_binarize(config.data.binarize, likelihood_cls)
+    in_memory = array if config.data.name == "array" else None
+    return load_data(config.data, binarize, array=in_memory, labels=labels if in_memory is not None else None)
+
+
+def build_checked(config: RunConfig, data: DataBundle) -> VAE:
+    """The VAE ``config.model`` describes, sized for ``data``, after checking the likelihood's support."""
+    vae = MODEL_KINDS.get(config.model.kind)(config.model, data.event_shape)
+    check_support(data, vae.likelihood)
+    return vae
+
+
+def initial_vae(config: RunConfig, data: DataBundle) -> VAE:
+    """The VAE as every fit of ``config`` starts it: all seeds set to ``config.seed``, then built."""
+    pyro.set_rng_seed(config.seed)
+    return build_checked(config, data)
+
+
+def load_run_data(config: RunConfig, state: dict[str, Any], data: Any = None, labels: Any = None) -> DataBundle:
+    """The data a saved run was fitted on (an in-memory array must be passed again)."""
+    if config.data.name == "array" and data is None:
+        raise DataError(
+            "this run was fitted on an in-memory array: pass the same array again from Python "
+            "(pyro_vae.resume/evaluate(..., data=array)); the command line cannot reload it"
+        )
+    prepared = prepare_data(config, data, labels)
+    if list(prepared.event_shape) != list(state["event_shape"]):
+        raise DataError(
+            f"the data now has examples of shape {prepared.event_shape}, but the run was fitted on "
+            f"{tuple(state['event_shape'])}: pass the data the run was fitted on"
+        )
+    return prepared
+
+
+def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
+    """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint."""
+    state = load_checkpoint(run.best)
+    config = resolve_config(config_from_dict(state["config"]))
+    vae = MODEL_KINDS.get(config.model.kind)(config.model, tuple(state["event_shape"]))
+    vae.load_state_dict(state["model"])
+    vae.eval()
+    return vae, config, state

@@ -1,0 +1,207 @@
+"""Compare ELBO estimators on the same model, data, initialisation and budget."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from pyro_vae.api import FitResult, fit
+from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
+from pyro_vae.comparison.snr import GradientSNR, gradient_snr
+from pyro_vae.config import config_to_dict, resolve_config, write_toml
+from pyro_vae.config.resolve import ConfigSource
+from pyro_vae.data import DataBundle, iterate_batches
+from pyro_vae.errors import ConfigError
+from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.registry import ComponentSpec, normalize_spec
+from pyro_vae.training import RunDir
+
+__all__ = ["Comparison", "ComparisonRow", "SNRPoint", "compare", "estimator_label", "rows_as_dicts"]
+
+Log = Callable[[str], None]
+
+#: the estimators whose gradient SNR is traced against the number of particles
+SNR_ESTIMATORS = ("iwae", "dreg")
+
+
+@dataclass
+class ComparisonRow:
+    """One estimator's results; ELBO and log-likelihood in nats per test example."""
+
+    estimator: str
+    test_elbo: float
+    test_log_likelihood: float
+    log_likelihood_samples: int
+    seconds_per_epoch: float
+    epochs: int
+    best_epoch: int
+    snr_encoder_start: float
+    snr_decoder_start: float
+    snr_encoder_end: float
+    snr_decoder_end: float
+
+
+@dataclass
+class SNRPoint:
+    """Gradient SNR of one estimator with ``num_particles`` draws, at the reference parameters."""
+
+    estimator: str
+    num_particles: int
+    snr_encoder: float
+    snr_decoder: float
+
+
+@dataclass
+class Comparison:
+    """Everything :func:`compare` measured."""
+
+    rows: list[ComparisonRow]
+    snr_vs_k: list[SNRPoint]
+    histories: dict[str, list[dict[str, float]]]
+    reference: str
+    out: Path | None = None
+    results: dict[str, FitResult] = field(default_factory=dict, repr=False)
+
+
+def estimator_label(spec: ComponentSpec) -> str:
+    """A short readable name: ``trace``, ``iwae-K5``, ``renyi-K5-alpha0.5``."""
+    spec = normalize_spec(spec, "estimator")
+    parts = [spec["name"]]
+    if "num_particles" in spec:
+        parts.append(f"K{spec['num_particles']}")
+    parts += [f"{k}{v}" for k, v in spec.items() if k not in ("name", "num_particles")]
+    return "-".join(str(p) for p in parts)
+
+
+def _snr_batch(data: DataBundle, size: int, seed: int) -> torch.Tensor:
+    """A fixed training batch (binarized once if the data is binarized dynamically)."""
+    generator = torch.Generator().manual_seed(seed)
+    x, _ = next(iterate_batches(data.train, size, generator, data.binarize == "dynamic"))
+    return x
+
+
+def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> list[dict[str, Any]]:
+    specs = [ESTIMATORS.check(spec) for spec in estimators]
+    if not specs:
+        raise ConfigError("compare needs at least one estimator, e.g. --estimators trace,iwae,dreg")
+    labels = [estimator_label(spec) for spec in specs]
+    if len(set(labels)) != len(labels):
+        raise ConfigError(f"estimators listed twice: {', '.join(labels)}")
+    if any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in particles):
+        raise ConfigError(f"SNR particle counts must be positive integers, got {list(particles)}")
+    return specs
+
+
+def compare(
+    config: ConfigSource,
+    estimators: Sequence[ComponentSpec],
+    *,
+    out: str | os.PathLike[str] | None = None,
+    overrides: Iterable[str] = (),
+    snr_repeats: int = 100,
+    snr_batch: int = 100,
+    snr_particles: Sequence[int] = (1, 5, 10, 50),
+    log: Log | None = None,
+    progress: bool = False,
+    pictures: bool = False,
+    **keywords: Any,
+) -> Comparison:
+    """Fit the same VAE with each estimator and compare them.
+
+    Every estimator starts from the same initialisation (``seed``) on the same
+    data and trains for the configured number of epochs (early stopping is
+    turned off so the budgets match); each is evaluated on the test split with
+    the same number of importance samples. The gradient SNR of each is
+    measured on one fixed training batch at the start and at the end. Then, at
+    the parameters the first estimator reached, the SNR of ``iwae`` and
+    ``dreg`` is traced against the number of particles ``snr_particles``.
+
+    Parameters
+    ----------
+    config
+        The run configuration (TOML file, dict or :class:`RunConfig`); its
+        ``train.estimator`` is replaced by each of ``estimators``.
+    estimators
+        Names or specs, e.g. ``["trace", "meanfield", {"name": "iwae", "num_particles": 5}]``.
+    out
+        New directory for one run directory per estimator and the comparison
+        files; ``None`` writes nothing.
+    snr_repeats, snr_batch
+        Gradient estimates per SNR measurement, and the batch size.
+    pictures
+        Write each run's pictures too.
+    """
+    specs = _check(estimators, snr_particles)
+    base = absolute_paths(resolve_config(config, overrides, patience=0, **keywords))
+    root = _new_directory(out)
+    data = prepare_data(base)
+    batch = _snr_batch(data, snr_batch, base.seed)
+    rows, histories, results = [], {}, {}
+    for spec in specs:
+        label = estimator_label(spec)
+        run_config = replace(base, train=replace(base.train, estimator=spec))
+        start = gradient_snr(initial_vae(run_config, data), spec, batch, snr_repeats, base.seed)
+        if log is not None:
+            log(f"== {label}")
+        result = fit(
+            run_config, out=None if root is None else root / label, log=log, progress=progress, pictures=pictures
+        )
+        end = gradient_snr(result.vae, spec, batch, snr_repeats, base.seed)
+        rows.append(_row(label, result, start, end))
+        histories[label], results[label] = result.history, result
+    reference = estimator_label(specs[0])
+    points = _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
+    comparison = Comparison(rows, points, histories, reference, root, results)
+    if root is not None:
+        from pyro_vae.comparison.report import write_comparison
+
+        write_toml(config_to_dict(base), root / "config.toml")
+        write_comparison(comparison, root)
+    return comparison
+
+
+def _new_directory(out: str | os.PathLike[str] | None) -> Path | None:
+    if out is None:
+        return None
+    RunDir.check_new(out)
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _row(label: str, result: FitResult, start: GradientSNR, end: GradientSNR) -> ComparisonRow:
+    s = result.summary
+    return ComparisonRow(
+        estimator=label,
+        test_elbo=s["test_elbo"],
+        test_log_likelihood=s["test_log_likelihood"],
+        log_likelihood_samples=s["log_likelihood_samples"],
+        seconds_per_epoch=s["seconds_per_epoch"],
+        epochs=s["epochs"],
+        best_epoch=s["best_epoch"],
+        snr_encoder_start=start.encoder,
+        snr_decoder_start=start.decoder,
+        snr_encoder_end=end.encoder,
+        snr_decoder_end=end.decoder,
+    )
+
+
+def _snr_vs_k(
+    reference: FitResult, batch: torch.Tensor, particles: Sequence[int], repeats: int, seed: int
+) -> list[SNRPoint]:
+    points = []
+    for name in SNR_ESTIMATORS:
+        for k in particles:
+            snr = gradient_snr(reference.vae, {"name": name, "num_particles": k}, batch, repeats, seed)
+            points.append(SNRPoint(name, k, snr.encoder, snr.decoder))
+    return points
+
+
+def rows_as_dicts(comparison: Comparison) -> list[dict[str, Any]]:
+    """The comparison rows as plain dicts (for CSV and JSON)."""
+    return [asdict(row) for row in comparison.rows]
