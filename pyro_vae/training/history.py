@@ -8,7 +8,8 @@ from pathlib import Path
 
 __all__ = ["METRIC_COLUMNS", "read_metrics", "write_metrics"]
 
-#: one row per epoch; ELBOs are nats per example (higher is better)
+#: one row per epoch, in nats per example (higher is better): ``train_elbo`` is the estimator's own
+#: bound on the training batches (the IWAE or Renyi bound for those estimators), ``val_elbo`` the ELBO
 METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds")
 
 
