@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -250,7 +250,7 @@ def evaluate(
 def diagnose(
     run_dir: str | os.PathLike[str],
     *,
-    points: int = 100,
+    points: int | Sequence[int] = 100,
     draws: int = 1000,
     samples: int | None = None,
     data: Any = None,
@@ -263,30 +263,47 @@ def diagnose(
     point (``samples`` draws each) goes into the summary
     (``psis_khat_mean``, ``psis_khat_frac_above_0.7``) and a histogram; the
     ``InferenceData`` holds ``draws`` posterior draws of the latents for the
-    first ``points`` test examples, their log-likelihoods and log-weights, the
+    chosen test examples (``points``: how many from the start of the test
+    split, or their indices), their log-likelihoods and log-weights, the
     training history and every test point's k-hat.
     """
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
-    for name, value in (("points", points), ("draws", draws)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     done = _evaluate_run(run_dir, samples, data, labels, log)
+    chosen = _chosen_points(points, len(done.data.test))
     if done.test.khat is None:
         raise ConfigError(
             f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point: "
             f"pass --samples {MIN_PSIS_DRAWS} or more"
         )
     history = read_metrics(done.run.metrics)
-    idata = to_inference_data(done.vae, done.data.test.x[:points], draws, history, done.test.khat)
-    idata.to_netcdf(str(done.run.root / "diagnostics.nc"))
+    idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
+    target = done.run.root / "diagnostics.nc"
+    tmp = target.with_name(target.name + ".tmp")
+    idata.to_netcdf(str(tmp))
+    os.replace(tmp, target)  # atomic, and a reader holding the old file keeps it
     save_khat_histogram(done.test.khat, done.run.root / "psis_khat.png")
     if log is not None:
         s = done.summary
         log(f"PSIS k-hat: mean {s['psis_khat_mean']:.3f}, share above 0.7: {s['psis_khat_frac_above_0.7']:.3f}")
         log(f"wrote {done.run.root / 'diagnostics.nc'} and {done.run.root / 'psis_khat.png'}")
     return done.summary
+
+
+def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:
+    """Test indices to export: the first ``points``, or the given indices (checked against the test size)."""
+    if isinstance(points, int) and not isinstance(points, bool):
+        if points < 1:
+            raise ConfigError(f"points must be a positive integer or a list of test indices, got {points!r}")
+        return list(range(min(points, n_test)))
+    chosen = list(points)
+    bad = [i for i in chosen if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < n_test]
+    if not chosen or bad:
+        raise ConfigError(f"test indices must be integers in [0, {n_test - 1}]; got {bad or chosen!r}")
+    return chosen
 
 
 def sample(

@@ -122,3 +122,15 @@ def test_diagnose_command(run_dir, capsys):
     out = capsys.readouterr().out
     assert "PSIS k-hat: mean" in out and "diagnostics.nc" in out
     assert main(["diagnose", str(run_dir / "missing")]) == 2
+
+
+def test_diagnose_exports_chosen_test_points(run_dir):
+    pyro_vae.diagnose(run_dir, points=[4, 0, 11], draws=20, samples=40)
+    idata = arviz.from_netcdf(run_dir / "diagnostics.nc")
+    assert list(idata.posterior["example"].values) == [4, 0, 11]
+    assert idata.posterior["z"].shape == (1, 20, 3, 3)
+    with pytest.raises(ConfigError, match="test indices must be integers"):
+        pyro_vae.diagnose(run_dir, points=[0, 10_000], samples=40)
+    assert main(["diagnose", str(run_dir), "--points", "2,5", "--draws", "10", "--samples", "30"]) == 0
+    assert list(arviz.from_netcdf(run_dir / "diagnostics.nc").posterior["example"].values) == [2, 5]
+    assert main(["diagnose", str(run_dir), "--points", "a,b"]) == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyro_vae.api import diagnose
+from pyro_vae.errors import ConfigError
 
 HELP = """\
 Diagnose the guide q(z|x) of RUN_DIR's best checkpoint with ArviZ:
@@ -12,7 +13,7 @@ Diagnose the guide q(z|x) of RUN_DIR's best checkpoint with ArviZ:
     p(x, z) / q(z | x) (K draws); summary.json gains psis_khat_mean and
     psis_khat_frac_above_0.7 (above 0.7: importance sampling is unreliable
     for that point); psis_khat.png is their histogram.
-  - diagnostics.nc (InferenceData, netCDF): posterior draws of z for the first
+  - diagnostics.nc (InferenceData, netCDF): posterior draws of z for the
     --points test examples, their log-likelihood log p(x | z) and log-weights,
     the training history, and every test point's k-hat.
 """
@@ -35,10 +36,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--points",
-        type=int,
-        default=100,
-        metavar="N",
-        help="test examples whose posterior draws are exported (default 100)",
+        default="100",
+        metavar="N|I,J,...",
+        help="test examples whose posterior draws are exported: the first N (default 100) "
+        "or a comma-separated list of test indices",
     )
     p.add_argument("--draws", type=int, default=1000, metavar="S", help="posterior draws per exported example")
     p.set_defaults(run=run)
@@ -46,4 +47,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> None:
     """Diagnose and print the headline figures."""
-    diagnose(args.run_dir, points=args.points, draws=args.draws, samples=args.samples, log=print)
+    diagnose(args.run_dir, points=_points(args.points), draws=args.draws, samples=args.samples, log=print)
+
+
+def _points(text: str) -> int | list[int]:
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise ConfigError(f"--points takes a number or comma-separated test indices, got {text!r}") from None
+    return values[0] if "," not in text else values

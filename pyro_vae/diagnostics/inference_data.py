@@ -44,6 +44,7 @@ def to_inference_data(
     draws: int,
     history: list[dict[str, float]],
     khat: np.ndarray | None = None,
+    indices: list[int] | None = None,
 ) -> arviz.InferenceData:
     """Build ``InferenceData`` for the examples ``x``.
 
@@ -51,7 +52,8 @@ def to_inference_data(
     example), ``log_likelihood`` (``log p(x_n | z_s)`` per observed site and
     draw), ``sample_stats`` (``log_weight = log p(x, z) - log q(z | x)``),
     ``observed_data`` (``x``, flattened), ``training_history`` (the per-epoch
-    metrics) and, if given, ``psis`` (k-hat of every test point).
+    metrics) and, if given, ``psis`` (k-hat of every test point). ``indices``
+    label the examples (their positions in the test split).
     """
     posterior, log_lik, log_w = _sites(vae, x, draws)
     groups = {
@@ -65,4 +67,7 @@ def to_inference_data(
         groups["training_history"] = xr.Dataset(columns, coords={"epoch": [int(r["epoch"]) for r in history]})
     if khat is not None:
         groups["psis"] = xr.Dataset({"khat": ("test_example", khat)})
+    example = {"example": indices if indices is not None else list(range(x.shape[0]))}
+    for name in ("posterior", "log_likelihood", "sample_stats", "observed_data"):
+        groups[name] = groups[name].assign_coords(example)
     return arviz.InferenceData(**groups)
