@@ -15,10 +15,11 @@ from pyro_vae.comparison import compare
 from pyro_vae.config import RunConfig, resolve_config
 from pyro_vae.errors import ConfigError, DataError, PyroVAEError, RunDirError, TrainingError
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.networks import NETWORKS
 from pyro_vae.priors import PRIORS
-from pyro_vae.vae import MODEL_KINDS, VAE, build_vae
+from pyro_vae.vae import VAE, build_vae
 
 __version__ = "0.1.0"
 

@@ -12,10 +12,11 @@ import pyro
 from pyro_vae.config import RunConfig, config_from_dict, resolve_config
 from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
 from pyro_vae.errors import DataError
+from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training import RunDir, load_checkpoint
-from pyro_vae.vae import MODEL_KINDS, VAE
+from pyro_vae.vae import VAE
 
 __all__ = [
     "absolute_paths",
@@ -61,7 +62,7 @@ def prepare_data(config: RunConfig, array: Any = None, labels: Any = None) -> Da
 
 def build_checked(config: RunConfig, data: DataBundle) -> VAE:
     """The VAE ``config.model`` describes, sized for ``data``, after checking the likelihood's support."""
-    vae = MODEL_KINDS.get(config.model.kind)(config.model, data.event_shape)
+    vae = MODEL_KINDS.get(config.model.kind).build(config.model, data.shape)
     check_support(data, vae.likelihood)
     return vae
 
@@ -92,7 +93,8 @@ def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
     """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint."""
     state = load_checkpoint(run.best)
     config = resolve_config(config_from_dict(state["config"]))
-    vae = MODEL_KINDS.get(config.model.kind)(config.model, tuple(state["event_shape"]))
+    shape = DataShape(tuple(state["event_shape"]), tuple(state.get("classes", ())))
+    vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
     vae.load_state_dict(state["model"])
     vae.eval()
     return vae, config, state

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -14,9 +15,12 @@ from pyro_vae.likelihoods import LIKELIHOODS, Likelihood
 from pyro_vae.models import VAEModel
 from pyro_vae.networks import NETWORKS
 from pyro_vae.priors import PRIORS, Prior
-from pyro_vae.registry import Registry
 
-__all__ = ["MODEL_KINDS", "VAE", "build_vae"]
+if TYPE_CHECKING:
+    from pyro_vae.data import DataBundle
+from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
+
+__all__ = ["VAE", "build_vae"]
 
 
 class VAE(nn.Module):
@@ -77,11 +81,17 @@ class VAE(nn.Module):
         """``n`` examples ``E[x | z]`` with ``z ~ p(z)``."""
         return self.decode(self.sample_prior(n))
 
+    def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
+        """Figures this kind of model adds to ``summary.json`` (none for a plain VAE)."""
+        return {}
 
-MODEL_KINDS: Registry[Callable[..., VAE]] = Registry("model kind")
+    def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
+        """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.plots`)."""
+        from pyro_vae.plots import write_pictures
+
+        return write_pictures(self, data, history, folder)
 
 
-@MODEL_KINDS.register("vae")
 def build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
     """Build the prior, likelihood and networks ``config`` names, sized for ``event_shape``."""
     with local_params():
@@ -101,3 +111,6 @@ def _build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
     model = VAEModel(prior, networks.decoder, likelihood)
     guide = VAEGuide(networks.encoder, config.z_dim)
     return VAE(model, guide)
+
+
+MODEL_KINDS.register("vae")(ModelKind(build=lambda config, shape: build_vae(config, shape.event_shape)))

@@ -718,12 +718,12 @@ def test_uint16_array_is_accepted() -> None:
     ("labels", "pattern"),
     [
         (np.arange(19), "labels has shape (19,); expected one label per example, shape (20,)"),
-        (np.arange(20).reshape(20, 1), "labels has shape (20, 1); expected one label per example, shape (20,)"),
+        (np.zeros((20, 2, 2)), "labels has shape (20, 2, 2); expected one label per example, shape (20,)"),
         (np.arange(20) + 0.5, "labels must be integer class labels; found non-integer values"),
         (np.r_[np.arange(19.0), np.nan], "labels must be integer class labels; found non-integer values"),
-        (np.arange(20) - 3, "labels must be non-negative class indices; found -3"),
+        (np.arange(20) - 3, "labels must be class indices 0, 1, 2, ... or -1 for missing; found -3"),
     ],
-    ids=["too-short", "column", "fractional", "nan", "negative"],
+    ids=["too-short", "three-dimensional", "fractional", "nan", "below-missing"],
 )
 def test_bad_labels(labels: Any, pattern: str) -> None:
     with pytest.raises(DataError, match=re.escape(pattern)):
@@ -852,3 +852,39 @@ def test_dynamic_binarization_keeps_zeros_and_ones() -> None:
     split = Split(torch.tensor([[0.0, 1.0]] * 30), None)
     x = torch.cat([b for b, _ in iterate_batches(split, 8, torch.Generator().manual_seed(0), True)])
     assert torch.equal(x, split.x)
+
+
+def test_labels_may_have_several_factors_and_missing_entries() -> None:
+    labels = np.stack([np.arange(20) % 4, np.where(np.arange(20) % 3 == 0, -1, np.arange(20) % 2)], axis=1)
+    bundle = _load(_indexed(20), labels=labels, val_fraction=0.25, test_fraction=0.25)
+    assert bundle.train.labels.shape == (10, 2)
+    assert bundle.shape.classes == (4, 2)
+    assert bundle.shape.event_shape == (3,)
+
+
+def test_data_labels_keeps_a_balanced_seeded_subset() -> None:
+    labels = np.arange(200) % 5
+    kept = _load(_indexed(200), labels=labels)
+    assert (kept.train.labels >= 0).all()
+    bundle = load_data(_config(labels=10), "none", array=_indexed(200), labels=labels)
+    known = bundle.train.labels[bundle.train.labels >= 0]
+    assert torch.bincount(known).tolist() == [2, 2, 2, 2, 2]
+    assert (bundle.val.labels >= 0).all() and (bundle.test.labels >= 0).all()
+    again = load_data(_config(labels=10), "none", array=_indexed(200), labels=labels)
+    assert torch.equal(again.train.labels, bundle.train.labels)
+    other = load_data(_config(labels=10, split_seed=1), "none", array=_indexed(200), labels=labels)
+    assert not torch.equal(other.train.x[other.train.labels >= 0], bundle.train.x[bundle.train.labels >= 0])
+
+
+@pytest.mark.parametrize(
+    ("kept", "labels", "pattern"),
+    [
+        (3, np.arange(200) % 5, "cannot cover the 5 classes: keep at least 5"),
+        (200, np.arange(200) % 5, "needs 40 training examples of class 0"),
+        (10, None, "this data has no labels"),
+    ],
+    ids=["fewer-than-classes", "more-than-available", "no-labels"],
+)
+def test_data_labels_errors(kept, labels, pattern) -> None:
+    with pytest.raises(DataError, match=re.escape(pattern)):
+        load_data(_config(labels=kept), "none", array=_indexed(200), labels=labels)

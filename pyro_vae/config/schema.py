@@ -69,6 +69,7 @@ class DataConfig:
     test_fraction: float = 0.1
     split_seed: int = 0
     limit: int = 0
+    labels: int | None = None
 
     def source_spec(self) -> dict[str, Any]:
         """The data source as a component spec: its name and the source options that are set."""

@@ -6,11 +6,11 @@ from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, Model
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.networks import NETWORKS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
-from pyro_vae.vae import MODEL_KINDS
 
 __all__ = ["validate_config"]
 
@@ -43,6 +43,12 @@ def _validate_data(data: DataConfig) -> None:
         data.val_fraction + data.test_fraction,
     )
     _require(data.limit >= 0, "data.limit", "0 (all examples) or a positive integer", data.limit)
+    _require(
+        data.labels is None or data.labels >= 0,
+        "data.labels",
+        "the number of training examples that keep their labels (0 or more)",
+        data.labels,
+    )
 
 
 def _validate_model(model: ModelConfig) -> None:

@@ -20,7 +20,8 @@ class RawData:
     x
         Examples, shape ``(N, *event_shape)``, float32.
     labels
-        Integer class labels of shape ``(N,)``, or ``None``.
+        Integer class labels, ``(N,)`` or ``(N, K)`` for ``K`` factors, ``-1`` where
+        missing; or ``None``.
     test_x, test_labels
         The source's own test split, if it has one (MNIST does, a file does not).
     auto_scale

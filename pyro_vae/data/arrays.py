@@ -11,7 +11,7 @@ from torch import Tensor
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.errors import DataError
 
-__all__ = ["as_examples", "as_labels", "auto_scale_for", "in_memory"]
+__all__ = ["MISSING", "as_examples", "as_labels", "auto_scale_for", "in_memory"]
 
 _SHAPES = "(N, D) vectors, (N, H, W) grey images or (N, C, H, W) images"
 
@@ -66,16 +66,26 @@ def _check_finite(x: Tensor, what: str) -> None:
         )
 
 
+#: the label value that marks a missing label
+MISSING = -1
+
+
 def as_labels(values: Any, n: int, what: str = "labels") -> Tensor:
-    """An int64 tensor of ``n`` class labels (non-negative integers)."""
-    y = _numeric(values, what, "labels must be integer class indices 0, 1, 2, ...")
-    if y.dim() != 1 or y.shape[0] != n:
-        raise DataError(f"{what} has shape {tuple(y.shape)}; expected one label per example, shape ({n},)")
+    """An int64 tensor of class labels: ``(n,)`` for one factor or ``(n, K)`` for ``K`` factors.
+
+    Labels are class indices ``0, 1, 2, ...``; ``-1`` marks a missing label.
+    """
+    y = _numeric(values, what, "labels must be integer class indices 0, 1, 2, ... (-1: missing)")
+    if y.dim() not in (1, 2) or y.shape[0] != n:
+        raise DataError(
+            f"{what} has shape {tuple(y.shape)}; expected one label per example, shape ({n},), "
+            f"or one per example and factor, shape ({n}, K)"
+        )
     if not bool(torch.isfinite(y).all()) or bool((y != torch.round(y)).any()):
         raise DataError(f"{what} must be integer class labels; found non-integer values")
     y = y.to(torch.int64)
-    if bool((y < 0).any()):
-        raise DataError(f"{what} must be non-negative class indices; found {int(y.min())}")
+    if bool((y < MISSING).any()):
+        raise DataError(f"{what} must be class indices 0, 1, 2, ... or -1 for missing; found {int(y.min())}")
     return y
 
 

@@ -9,7 +9,9 @@ import torch
 from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.data.labels import keep_labels
 from pyro_vae.errors import DataError
+from pyro_vae.kinds._registry import DataShape
 from pyro_vae.likelihoods import Likelihood, value_range
 
 if TYPE_CHECKING:
@@ -52,6 +54,15 @@ class DataBundle:
     def is_image(self) -> bool:
         """Whether examples are images ``(C, H, W)``."""
         return len(self.event_shape) == 3
+
+    @property
+    def shape(self) -> DataShape:
+        """One example's shape and, per label factor, the number of classes (largest label + 1)."""
+        labels = [s.labels for s in (self.train, self.val, self.test) if s.labels is not None]
+        if not labels:
+            return DataShape(self.event_shape)
+        columns = torch.cat([y.reshape(len(y), -1) for y in labels])
+        return DataShape(self.event_shape, tuple(int(c) + 1 for c in columns.max(0).values))
 
 
 def resolve_binarize(mode: str, likelihood: type[Likelihood]) -> str:
@@ -135,6 +146,8 @@ def load_data(config: DataConfig, binarize: str, array: Any = None, labels: Any 
     scale = raw.auto_scale if config.scale == "auto" else float(config.scale)
     gen = torch.Generator().manual_seed(config.split_seed)
     train, val, test = (Split(s.x / scale, s.labels) if scale != 1 else s for s in _split(raw, config, gen))
+    if config.labels is not None:
+        train = Split(train.x, keep_labels(train.labels, config.labels, gen))
     if binarize != "none":
         for split in (train, val, test):
             _check_unit_interval(split.x, binarize)

@@ -174,6 +174,7 @@ class Trainer:
             "model": self.vae.state_dict(),
             "config": config_to_dict(self.config),
             "event_shape": list(self.data.event_shape),
+            "classes": list(self.data.shape.classes),
             "epoch": self.epoch,
         }
 

@@ -1,0 +1,48 @@
+"""The model-kind registry and the data shape a kind is built for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pyro_vae.registry import Registry
+
+if TYPE_CHECKING:
+    from pyro_vae.config.schema import ModelConfig
+    from pyro_vae.vae import VAE
+
+__all__ = ["MODEL_KINDS", "DataShape", "ModelKind"]
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """What a model is sized from: one example's shape and the classes of each label factor."""
+
+    event_shape: tuple[int, ...]
+    classes: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelKind:
+    """A kind of model.
+
+    Attributes
+    ----------
+    build
+        Builds the model/guide wrapper from ``[model]`` and the data's shape.
+    default_estimator
+        What ``train.estimator = "auto"`` means for this kind.
+    uses_labels
+        Training batches pass their labels to the model and guide (semi-supervised).
+    options
+        ``[model]`` fields that only this kind reads (others must leave them unset).
+    """
+
+    build: Callable[[ModelConfig, DataShape], VAE]
+    default_estimator: str = "trace"
+    uses_labels: bool = False
+    options: tuple[str, ...] = ()
+
+
+MODEL_KINDS: Registry[ModelKind] = Registry("model kind")
