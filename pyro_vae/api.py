@@ -26,7 +26,7 @@ from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
-from pyro_vae.plots import save_image_grid, write_pictures
+from pyro_vae.plots import save_image_grid
 from pyro_vae.summary import make_summary, read_summary
 from pyro_vae.training import RunDir, Trainer, load_checkpoint, read_metrics, write_json
 from pyro_vae.vae import VAE
@@ -73,7 +73,7 @@ def _finish(
     trainer.restore_best()
     ev = config.eval
     test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True)
-    summary = make_summary(config, data, test, trainer)
+    summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
     if log is not None:
         log(
             f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} "
@@ -82,7 +82,7 @@ def _finish(
     if run is not None:
         write_json(summary, run.summary)
         if pictures:
-            for path in write_pictures(trainer.vae, data, trainer.history, run.root):
+            for path in trainer.vae.write_pictures(data, trainer.history, run.root):
                 if log is not None:
                     log(f"wrote {path}")
     return FitResult(trainer.vae, config, data, trainer.history, summary, run.root if run else None)
@@ -218,7 +218,7 @@ def _evaluate_run(
     check_support(prepared, vae.likelihood)
     ev = config.eval
     test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True)
-    summary = make_summary(config, prepared, test, previous=read_summary(run.summary))
+    summary = make_summary(config, prepared, test, previous=read_summary(run.summary)) | vae.extra_metrics(prepared)
     write_json(summary, run.summary)
     if log is not None:
         log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")

@@ -17,7 +17,7 @@ from pyro_vae.networks import NETWORKS
 from pyro_vae.priors import PRIORS, Prior
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle
+    from pyro_vae.data import DataBundle, Split
 from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
 
 __all__ = ["VAE", "build_vae"]
@@ -80,6 +80,10 @@ class VAE(nn.Module):
     def sample(self, n: int) -> Tensor:
         """``n`` examples ``E[x | z]`` with ``z ~ p(z)``."""
         return self.decode(self.sample_prior(n))
+
+    def validation_metrics(self, split: Split) -> dict[str, float]:
+        """Figures this kind of model adds to each epoch's row of ``metrics.csv`` (none for a plain VAE)."""
+        return {}
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Figures this kind of model adds to ``summary.json`` (none for a plain VAE)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -183,8 +184,22 @@ def test_parse_assignment_needs_key_and_equals(text: str) -> None:
 
 def test_defaults_when_nothing_is_given() -> None:
     config = resolve_config()
-    assert config == RunConfig()
+    defaults = RunConfig()
+    assert defaults.train.estimator == "auto"
+    assert config == dataclasses.replace(defaults, train=dataclasses.replace(defaults.train, estimator="trace"))
     assert config.data.name == "digits" and config.model.prior == "normal"
+
+
+@pytest.mark.parametrize(("kind", "estimator"), [("vae", "trace"), ("ss_vae", "enum")])
+def test_auto_estimator_is_the_kind_s_default(kind: str, estimator: str) -> None:
+    assert resolve_config(kind=kind).train.estimator == estimator
+    assert resolve_config(kind=kind, estimator="graph").train.estimator == "graph"
+
+
+def test_semi_supervised_options_are_refused_for_a_plain_vae() -> None:
+    with pytest.raises(ConfigError, match=r"model\.alpha applies to model kind .ss_vae. only, not .vae."):
+        resolve_config(alpha=2.0)
+    assert resolve_config(kind="ss_vae", alpha=2.0).model.alpha == 2.0
 
 
 def test_file_then_keywords_then_overrides_in_order(tmp_path: Path) -> None:

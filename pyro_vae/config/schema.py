@@ -86,6 +86,12 @@ class ModelConfig:
     prior: ComponentSpec = "normal"
     likelihood: ComponentSpec = "bernoulli"
     network: ComponentSpec = "mlp"
+    # read by kind "ss_vae" only; None means that kind's default
+    factors: list[str] | None = None
+    classifier: ComponentSpec | None = None
+    alpha: float | None = None
+    adversary: float | None = None
+    features: int | None = None
 
 
 @dataclass
@@ -97,10 +103,11 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: ComponentSpec = "adam"
     scheduler: ComponentSpec = "none"
-    estimator: ComponentSpec = "trace"
+    estimator: ComponentSpec = "auto"
     kl_warmup_epochs: float = 0.0
     patience: int = 10
     grad_clip: float = 0.0
+    labelled_per_batch: int = 0
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
@@ -11,8 +13,12 @@ from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.networks import NETWORKS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
+from pyro_vae.registry import normalize_spec
 
-__all__ = ["validate_config"]
+__all__ = ["AUTO", "validate_config"]
+
+#: ``train.estimator`` value meaning "the model kind's default"
+AUTO = "auto"
 
 
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
@@ -52,11 +58,22 @@ def _validate_data(data: DataConfig) -> None:
 
 
 def _validate_model(model: ModelConfig) -> None:
-    MODEL_KINDS.get(model.kind)
+    kind = MODEL_KINDS.get(model.kind)
     _require(model.z_dim >= 1, "model.z_dim", "a positive integer", model.z_dim)
     PRIORS.check(model.prior)
     LIKELIHOODS.check(model.likelihood)
     NETWORKS.check(model.network)
+    if model.classifier is not None:
+        NETWORKS.check(model.classifier)
+    _require(model.features is None or model.features >= 1, "model.features", "a positive integer", model.features)
+    kind_options = {name for k in MODEL_KINDS.names() for name in MODEL_KINDS.get(k).options}
+    for name in sorted(kind_options - set(kind.options)):
+        if getattr(model, name) is not None:
+            owners = [k for k in MODEL_KINDS.names() if name in MODEL_KINDS.get(k).options]
+            raise ConfigError(
+                f"model.{name} applies to model kind {' or '.join(map(repr, owners))} only, "
+                f"not {model.kind!r}: remove it or set model.kind"
+            )
 
 
 def _validate_train(train: TrainConfig) -> None:
@@ -66,6 +83,18 @@ def _validate_train(train: TrainConfig) -> None:
     _require(train.kl_warmup_epochs >= 0, "train.kl_warmup_epochs", "a non-negative number", train.kl_warmup_epochs)
     _require(train.patience >= 0, "train.patience", "0 (no early stopping) or a positive integer", train.patience)
     _require(train.grad_clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", train.grad_clip)
+    _require(
+        train.labelled_per_batch >= 0,
+        "train.labelled_per_batch",
+        "0 (batches drawn from all rows alike) or the labelled rows in each batch",
+        train.labelled_per_batch,
+    )
+    _require(
+        train.labelled_per_batch < train.batch_size,
+        "train.labelled_per_batch",
+        f"less than train.batch_size ({train.batch_size})",
+        train.labelled_per_batch,
+    )
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)
@@ -76,10 +105,21 @@ def _validate_eval(evaluation: EvalConfig) -> None:
     _require(evaluation.batch_size >= 1, "eval.batch_size", "a positive integer", evaluation.batch_size)
 
 
+def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
+    """``train.estimator = "auto"`` (or a table named "auto") becomes the model kind's default estimator."""
+    spec = normalize_spec(config.train.estimator, "estimator")
+    if spec["name"] != AUTO:
+        return config
+    spec["name"] = MODEL_KINDS.get(config.model.kind).default_estimator
+    estimator = spec["name"] if len(spec) == 1 else spec
+    return replace(config, train=replace(config.train, estimator=estimator))
+
+
 def validate_config(config: RunConfig) -> RunConfig:
-    """Check every section of ``config``; return it unchanged or raise :class:`ConfigError`."""
+    """Check every section of ``config``; return it, with ``train.estimator = "auto"`` resolved for the kind."""
     _validate_data(config.data)
     _validate_model(config.model)
+    config = _resolve_auto_estimator(config)
     _validate_train(config.train)
     _validate_eval(config.eval)
     return config

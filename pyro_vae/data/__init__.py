@@ -8,15 +8,18 @@ from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.arrays import as_examples, as_labels
 from pyro_vae.data.builtin import digits, fashion_mnist, mnist
 from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
-from pyro_vae.data.loader import iterate_batches, num_batches
+from pyro_vae.data.loader import TrainingBatches, iterate_batches, num_batches
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
+from pyro_vae.data.shape import DataShape
 
 __all__ = [
     "DATASETS",
     "FILE_SOURCES",
     "DataBundle",
+    "DataShape",
     "RawData",
     "Split",
+    "TrainingBatches",
     "as_examples",
     "as_labels",
     "check_support",

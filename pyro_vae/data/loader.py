@@ -9,7 +9,7 @@ from torch import Tensor
 
 from pyro_vae.data.prepare import Split
 
-__all__ = ["iterate_batches", "num_batches"]
+__all__ = ["TrainingBatches", "iterate_batches", "num_batches"]
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -45,3 +45,66 @@ def iterate_batches(
         if dynamic_binarize:
             x = torch.bernoulli(x, generator=generator)
         yield x, None if split.labels is None else split.labels[index]
+
+
+def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:
+    """Endless reshuffled passes over ``rows``, one row at a time."""
+    while True:
+        order = torch.randperm(len(rows), generator=generator) if generator is not None else torch.arange(len(rows))
+        yield from rows[order]
+
+
+class TrainingBatches:
+    """An epoch of shuffled training batches, optionally with a fixed number of labelled rows in each.
+
+    With ``labelled_per_batch > 0`` and both labelled rows (at least one known
+    factor) and unlabelled rows present, one epoch is one pass over the
+    unlabelled rows, and every batch adds ``labelled_per_batch`` labelled rows,
+    cycled and reshuffled on every pass, so a handful of labels is seen in
+    every batch. Otherwise it is one pass over all rows (:func:`iterate_batches`).
+
+    Parameters
+    ----------
+    split
+        The training examples and labels (``-1`` = missing).
+    batch_size
+        Rows per batch (labelled ones included).
+    labelled_per_batch
+        Labelled rows per batch; 0 mixes rows as they come.
+    generator
+        Shuffles and draws the binarization.
+    dynamic_binarize
+        Resample binary pixels from grey levels.
+    """
+
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        labelled_per_batch: int = 0,
+        generator: torch.Generator | None = None,
+        dynamic_binarize: bool = False,
+    ) -> None:
+        self.split, self.batch_size, self.generator, self.dynamic = split, batch_size, generator, dynamic_binarize
+        labelled = None if split.labels is None else (split.labels.reshape(len(split), -1) >= 0).any(1)
+        mixed = labelled is not None and labelled_per_batch > 0 and bool(labelled.any()) and not bool(labelled.all())
+        self.labelled_per_batch = labelled_per_batch if mixed else 0
+        self.labelled_rows = labelled.nonzero().flatten() if mixed else None
+        self.unlabelled = split.take((~labelled).nonzero().flatten()) if mixed else split
+
+    def __len__(self) -> int:
+        return num_batches(len(self.unlabelled), self.batch_size - self.labelled_per_batch)
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
+        size = self.batch_size - self.labelled_per_batch
+        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic)
+        if self.labelled_rows is None:
+            yield from batches
+            return
+        supply = _cycle(self.labelled_rows, self.generator)
+        for x_u, y_u in batches:
+            rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
+            x_l = self.split.x[rows]
+            if self.dynamic:
+                x_l = torch.bernoulli(x_l, generator=self.generator)
+            yield torch.cat([x_l, x_u]), torch.cat([self.split.labels[rows], y_u])

@@ -10,8 +10,8 @@ from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
+from pyro_vae.data.shape import DataShape
 from pyro_vae.errors import DataError
-from pyro_vae.kinds._registry import DataShape
 from pyro_vae.likelihoods import Likelihood, value_range
 
 if TYPE_CHECKING:

@@ -4,7 +4,7 @@ Each entry is a factory returning a :class:`pyro.infer.ELBO`; calling that on
 ``(model, guide)`` gives a :class:`torch.nn.Module` whose forward is the loss
 (summed over the batch): ``-bound`` in value, the estimator in gradient.
 
-Pyro's own: ``trace``, ``meanfield``, ``graph``, ``jit_trace``, ``jit_meanfield``.
+Pyro's own: ``trace``, ``meanfield``, ``graph``, ``enum``, ``jit_trace``, ``jit_meanfield``.
 Per-example multi-sample estimators written here: ``iwae``, ``renyi``,
 ``dreg``, ``stl``, ``tail_adaptive``.
 """
@@ -21,7 +21,13 @@ from pyro_vae.estimators._registry import ESTIMATORS
 from pyro_vae.estimators.dreg import DReG_ELBO
 from pyro_vae.estimators.jit import ScopedJit
 from pyro_vae.estimators.particle_elbos import dreg, iwae, renyi, stl, tail_adaptive
-from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, graph_elbo, meanfield_elbo, trace_elbo
+from pyro_vae.estimators.pyro_elbos import (
+    DifferentiableTraceGraph_ELBO,
+    enum_elbo,
+    graph_elbo,
+    meanfield_elbo,
+    trace_elbo,
+)
 from pyro_vae.estimators.renyi import RenyiBound
 from pyro_vae.estimators.stl import StickingTheLanding_ELBO
 from pyro_vae.estimators.tail_adaptive import TailAdaptive_ELBO
@@ -39,6 +45,7 @@ __all__ = [
     "detached",
     "draw_particles",
     "dreg",
+    "enum_elbo",
     "graph_elbo",
     "iwae",
     "latent_and_observed_sites",

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyro.infer import ELBO, Trace_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
+from pyro.infer import ELBO, Trace_ELBO, TraceEnum_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
 
-__all__ = ["DifferentiableTraceGraph_ELBO", "graph_elbo", "meanfield_elbo", "trace_elbo"]
+__all__ = ["DifferentiableTraceGraph_ELBO", "enum_elbo", "graph_elbo", "meanfield_elbo", "trace_elbo"]
 
 
 class DifferentiableTraceGraph_ELBO(TraceGraph_ELBO):  # noqa: N801 (named like Pyro's classes)
@@ -29,7 +29,12 @@ class DifferentiableTraceGraph_ELBO(TraceGraph_ELBO):  # noqa: N801 (named like 
 
 
 def with_particles(
-    cls: type[ELBO], name: str, max_plate_nesting: int, num_particles: int, vectorize_particles: bool
+    cls: type[ELBO],
+    name: str,
+    max_plate_nesting: int,
+    num_particles: int,
+    vectorize_particles: bool,
+    **options: Any,
 ) -> ELBO:
     """``cls`` with checked particle options (vectorised only when there is more than one particle)."""
     check_particles(name, num_particles)
@@ -37,6 +42,7 @@ def with_particles(
         num_particles=num_particles,
         vectorize_particles=vectorize_particles and num_particles > 1,
         max_plate_nesting=max_plate_nesting,
+        **options,
     )
 
 
@@ -72,3 +78,14 @@ def graph_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particl
     on guide sites (``infer={"baseline": ...}``). Options as for ``trace``.
     """
     return with_particles(DifferentiableTraceGraph_ELBO, "graph", max_plate_nesting, num_particles, vectorize_particles)
+
+
+@ESTIMATORS.register("enum")
+def enum_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
+    """Sums exactly over enumerated discrete sites, e.g. missing labels (pyro.infer.TraceEnum_ELBO).
+
+    Other sites as for ``trace``; without enumerated sites it is ``trace``. Options as for ``trace``.
+    """
+    return with_particles(
+        TraceEnum_ELBO, "enum", max_plate_nesting, num_particles, vectorize_particles, strict_enumeration_warning=False
+    )

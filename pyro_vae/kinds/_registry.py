@@ -1,4 +1,4 @@
-"""The model-kind registry and the data shape a kind is built for."""
+"""The model-kind registry."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from pyro_vae.data.shape import DataShape
 from pyro_vae.registry import Registry
 
 if TYPE_CHECKING:
@@ -13,14 +14,6 @@ if TYPE_CHECKING:
     from pyro_vae.vae import VAE
 
 __all__ = ["MODEL_KINDS", "DataShape", "ModelKind"]
-
-
-@dataclass(frozen=True)
-class DataShape:
-    """What a model is sized from: one example's shape and the classes of each label factor."""
-
-    event_shape: tuple[int, ...]
-    classes: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ features, the decoder maps ``z`` of shape ``(..., z_dim)`` to likelihood
 parameters of shape ``(..., params_per_dim, *event_shape)``.
 """
 
-from pyro_vae.networks._registry import ACTIVATIONS, NETWORKS, Networks
+from pyro_vae.networks._registry import ACTIVATIONS, NETWORKS, Networks, make_activation
 from pyro_vae.networks.conv import ConvDecoder, ConvEncoder, conv_networks
 from pyro_vae.networks.mlp import MLPDecoder, MLPEncoder, mlp_networks
 
@@ -20,5 +20,6 @@ __all__ = [
     "MLPEncoder",
     "Networks",
     "conv_networks",
+    "make_activation",
     "mlp_networks",
 ]

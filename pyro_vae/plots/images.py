@@ -17,16 +17,16 @@ from pyro_vae.plots._figure import plt, save_figure
 __all__ = ["save_image_grid", "save_reconstructions", "tile"]
 
 
-def tile(x: Tensor, nrow: int, lo: float, hi: float) -> np.ndarray:
-    """Tile ``x`` of shape ``(N, C, H, W)`` into one ``(rows*H, nrow*W[, C])`` array scaled to [0, 1]."""
+def tile(x: Tensor, nrow: int, lo: float, hi: float, pad: int = 1) -> np.ndarray:
+    """Tile ``x`` ``(N, C, H, W)`` into one ``[0, 1]`` array, ``nrow`` images per row, ``pad`` white pixels apart."""
     n, c, h, w = x.shape
-    ncol = nrow
-    rows = math.ceil(n / ncol)
+    rows = math.ceil(n / nrow)
     scaled = ((x.detach().float().cpu().numpy() - lo) / max(hi - lo, 1e-12)).clip(0, 1)
-    canvas = np.ones((rows * h, ncol * w, c), dtype=np.float32)
+    canvas = np.ones((rows * (h + pad) - pad, nrow * (w + pad) - pad, c), dtype=np.float32)
     for i in range(n):
-        r, col = divmod(i, ncol)
-        canvas[r * h : (r + 1) * h, col * w : (col + 1) * w] = scaled[i].transpose(1, 2, 0)
+        r, col = divmod(i, nrow)
+        top, left = r * (h + pad), col * (w + pad)
+        canvas[top : top + h, left : left + w] = scaled[i].transpose(1, 2, 0)
     return canvas[..., 0] if c == 1 else canvas
 
 

@@ -14,13 +14,16 @@ METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds
 
 
 def write_metrics(history: list[dict[str, float]], path: Path) -> None:
-    """Rewrite ``path`` with every row of ``history`` (atomically, so it always matches the checkpoint)."""
+    """Rewrite ``path`` with every row of ``history`` (atomically, so it always matches the checkpoint).
+
+    The standard columns come first, then any others the model adds (e.g. validation accuracy).
+    """
     tmp = path.with_name(path.name + ".tmp")
+    extra = [key for key in dict.fromkeys(k for row in history for k in row) if key not in METRIC_COLUMNS]
     with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=METRIC_COLUMNS)
+        writer = csv.DictWriter(handle, fieldnames=[*METRIC_COLUMNS, *extra])
         writer.writeheader()
-        for row in history:
-            writer.writerow({k: row[k] for k in METRIC_COLUMNS})
+        writer.writerows(history)
     os.replace(tmp, path)
 
 

@@ -13,10 +13,11 @@ from tqdm.auto import tqdm
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
-from pyro_vae.data import DataBundle, iterate_batches, num_batches
+from pyro_vae.data import DataBundle, TrainingBatches
 from pyro_vae.errors import ConfigError, TrainingError
 from pyro_vae.estimators import ESTIMATORS, ScopedJit
 from pyro_vae.evaluation import evaluate_split
+from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
 from pyro_vae.training.history import write_metrics
@@ -60,6 +61,7 @@ class Trainer:
         progress: bool = True,
     ) -> None:
         self.vae, self.config, self.data, self.run_dir = vae, config, data, run_dir
+        self.kind = MODEL_KINDS.get(config.model.kind)
         self.log, self.progress = log, progress
         train = config.train
         estimator = ESTIMATORS.build(train.estimator, max_plate_nesting=vae.max_plate_nesting)
@@ -80,10 +82,10 @@ class Trainer:
 
     # -- one step, one epoch -------------------------------------------------------------
 
-    def train_step(self, x: torch.Tensor, beta: float) -> float:
-        """One gradient step on batch ``x``; returns the batch's summed negative ELBO."""
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> float:
+        """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds); returns the summed loss."""
         with local_params():
-            loss = self.loss(x, kl_weight=beta)
+            loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
         if not torch.isfinite(loss):
             raise TrainingError(
                 f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
@@ -97,19 +99,24 @@ class Trainer:
         return loss.item()
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the training split; returns the epoch's mean training ELBO and KL weight."""
-        train, batch_size = self.data.train, self.config.train.batch_size
-        steps = num_batches(len(train), batch_size)
+        """One pass over the training split; returns the epoch's mean training bound and KL weight."""
+        cfg = self.config.train
+        batches = TrainingBatches(
+            self.data.train,
+            cfg.batch_size,
+            cfg.labelled_per_batch if self.kind.uses_labels else 0,
+            self.data_rng,
+            self.data.binarize == "dynamic",
+        )
         total, seen, beta = 0.0, 0, 1.0
-        desc = f"epoch {self.epoch + 1}/{self.config.train.epochs}"
+        desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
-        with tqdm(total=steps, desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
-            batches = iterate_batches(train, batch_size, self.data_rng, self.data.binarize == "dynamic")
-            for x, _ in batches:
+        with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
+            for x, y in batches:
                 self.step += 1
-                beta = kl_weight(self.step, steps, self.config.train.kl_warmup_epochs)
-                total += self.train_step(x, beta)
+                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs)
+                total += self.train_step(x, y if self.kind.uses_labels else None, beta)
                 seen += x.shape[0]
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
@@ -134,6 +141,7 @@ class Trainer:
             self.train_seconds += seconds
             improved = self.stopper.update(val, self.epoch)
             row.update(epoch=self.epoch, val_elbo=val, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds)
+            row.update(self.vae.validation_metrics(self.data.val))
             self.history.append(row)
             self.scheduler.step()
             self._record(improved)

@@ -1,0 +1,139 @@
+"""The semi-supervised guide (M2): a classifier per label factor and a label-conditioned Gaussian for z."""
+
+from __future__ import annotations
+
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.infer import config_enumerate
+from pyro.nn import PyroModule
+from pyro_vae.guides.vae import MIN_SCALE
+from torch import Tensor, nn
+from torch.nn.functional import cross_entropy, softplus
+
+from pyro_vae.label_groups import concat_broadcast, label_groups, one_hot_float
+
+__all__ = ["SSVAEGuide", "reverse_gradient"]
+
+
+class _ReverseGradient(torch.autograd.Function):
+    """Identity forward; the gradient multiplied by -1 backward (Ganin & Lempitsky 2015)."""
+
+    @staticmethod
+    def forward(ctx: torch.autograd.function.FunctionCtx, x: Tensor) -> Tensor:
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx: torch.autograd.function.FunctionCtx, grad: Tensor) -> Tensor:
+        return -grad
+
+
+def reverse_gradient(x: Tensor) -> Tensor:
+    """``x`` unchanged, with its gradient reversed on the way back."""
+    return _ReverseGradient.apply(x)
+
+
+class SSVAEGuide(PyroModule):
+    """Guide of the semi-supervised VAE.
+
+    For each data point ``n`` and specified factor ``k``::
+
+        y_nk ~ q(y_k | x_n) = Categorical(softmax(f_k(x_n)))   (sites "<factor_k>@U...", missing labels only)
+        z_n ~ q(z | x_n, y_n) = N(mu(x_n, y_n), diag sigma(x_n, y_n)^2)          (site "z@...")
+
+    Missing labels are enumerated in parallel (``config_enumerate``), so
+    :class:`pyro.infer.TraceEnum_ELBO` sums over them exactly. In training mode
+    the guide also carries the auxiliary terms of the objective, as factors
+    (a guide factor ``f`` adds ``f`` to the loss):
+
+    - ``alpha * -log q(y_k | x)`` for every known label (the classification loss);
+    - with ``adversary_weight > 0``, the cross-entropy of an adversary
+      predicting each ``y_k`` from ``z`` (the known label, else the classifier's
+      guess) through a gradient-reversal layer: the adversary learns to predict
+      the labels from ``z`` while the encoder learns to defeat it.
+
+    Parameters
+    ----------
+    classifiers
+        One network per factor mapping ``x`` to that factor's logits.
+    body
+        Network mapping ``x`` to features.
+    head
+        Network mapping ``[features, one_hot(y_1), ..., one_hot(y_K)]`` to ``2 z_dim`` outputs.
+    z_dim, factors, classes
+        Latent size, factor names and classes per factor.
+    alpha
+        Weight of the classification loss (per labelled example, in nats).
+    adversaries
+        One network per factor mapping ``z`` to logits, or ``None``.
+    adversary_weight
+        Weight of the adversarial term.
+    """
+
+    #: head outputs per latent dimension (mean and raw scale)
+    outputs_per_latent = 2
+
+    def __init__(
+        self,
+        classifiers: nn.ModuleList,
+        body: nn.Module,
+        head: nn.Module,
+        z_dim: int,
+        factors: list[str],
+        classes: list[int],
+        alpha: float,
+        adversaries: nn.ModuleList | None = None,
+        adversary_weight: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.classifiers = classifiers
+        self.body = body
+        self.head = head
+        self.adversaries = adversaries
+        self.z_dim = z_dim
+        self.factors, self.classes = list(factors), list(classes)
+        self.alpha, self.adversary_weight = alpha, adversary_weight
+
+    def classify(self, x: Tensor) -> list[Tensor]:
+        """Logits of ``q(y_k | x)`` for every factor, each ``(B, C_k)``."""
+        return [classifier(x) for classifier in self.classifiers]
+
+    def posterior(self, features: Tensor, labels: list[Tensor]) -> dist.TorchDistribution:
+        """``q(z | x, y)`` from body features and label values (enumerated dimensions broadcast)."""
+        codes = [one_hot_float(y, c, features) for y, c in zip(labels, self.classes, strict=True)]
+        loc, raw = self.head(concat_broadcast([features, *codes])).split(self.z_dim, dim=-1)
+        return dist.Normal(loc, softplus(raw) + MIN_SCALE).to_event(1)
+
+    @config_enumerate
+    def forward(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> None:
+        """Run the guide on a batch ``x`` with labels ``y`` (``-1`` = missing); same signature as the model."""
+        logits = self.classify(x)
+        features = self.body(x)
+        for group in label_groups(y, x.shape[0], len(self.factors)):
+            rows = group.index
+            with pyro.plate("data" + group.tag, len(rows), dim=-1):
+                labels = []
+                for k, name in enumerate(self.factors):
+                    known = group.labels(y, k)
+                    if known is None:
+                        known = pyro.sample(name + group.tag, dist.Categorical(logits=logits[k][rows]))
+                    elif self.training and self.alpha > 0:
+                        loss = cross_entropy(logits[k][rows], known, reduction="none")
+                        pyro.factor(f"classify_{name}{group.tag}", self.alpha * loss, has_rsample=True)
+                    labels.append(known)
+                with poutine.scale(scale=kl_weight):
+                    pyro.sample("z" + group.tag, self.posterior(features[rows], labels))
+        if self.training and self.adversaries is not None and self.adversary_weight > 0:
+            self._adversarial_term(x, y, logits, features)
+
+    def _adversarial_term(self, x: Tensor, y: Tensor | None, logits: list[Tensor], features: Tensor) -> None:
+        """Cross-entropy of the adversaries on ``z ~ q(z | x, target)``, reversed into the encoder."""
+        targets = [lg.argmax(-1).detach() for lg in logits]
+        if y is not None:
+            y2 = y.reshape(x.shape[0], -1)
+            targets = [torch.where(y2[:, k] >= 0, y2[:, k], t) for k, t in enumerate(targets)]
+        z = reverse_gradient(self.posterior(features, targets).rsample())
+        loss = sum(cross_entropy(adv(z), t, reduction="none") for adv, t in zip(self.adversaries, targets, strict=True))
+        with pyro.plate("adversary", x.shape[0], dim=-1):
+            pyro.factor("adversary", self.adversary_weight * loss, has_rsample=True)
