@@ -684,3 +684,13 @@ def test_binary_file_as_config(tmp_path: Path) -> None:
 def test_bad_source_type() -> None:
     with pytest.raises(ConfigError, match="config must be a TOML path, a dict or a RunConfig, got int"):
         resolve_config(5)  # type: ignore[arg-type]
+
+
+def test_optional_component_specs_accept_names_and_tables() -> None:
+    config = resolve_config(kind="ss_vae", classifier={"name": "conv", "channels": [8]})
+    assert config.model.classifier == {"name": "conv", "channels": [8]}
+    assert resolve_config(kind="ss_vae", classifier="mlp").model.classifier == "mlp"
+    with pytest.raises(ConfigError, match="model.classifier must be a string or a table with a 'name' key"):
+        resolve_config(kind="ss_vae", classifier=3)
+    with pytest.raises(ConfigError, match="unknown network 'cnn'"):
+        resolve_config(kind="ss_vae", classifier="cnn")

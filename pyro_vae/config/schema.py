@@ -146,6 +146,8 @@ def _type_name(hint: Any) -> str:
         return " or ".join(_type_name(a) for a in typing.get_args(hint) if a is not type(None))
     if origin is list:
         return f"a list of {_PLURALS[typing.get_args(hint)[0]]}"
+    if origin is Mapping:
+        return "a table with a 'name' key"
     return {bool: "true/false", int: "an integer", float: "a number", str: "a string"}[hint]
 
 
@@ -161,6 +163,8 @@ def _matches(value: Any, hint: Any) -> bool:
         return any(_matches(value, a) for a in typing.get_args(hint))
     if origin is list:
         return isinstance(value, (list, tuple)) and all(_matches(v, typing.get_args(hint)[0]) for v in value)
+    if origin is Mapping:  # the table form of an optional component spec
+        return isinstance(value, Mapping)
     if hint is type(None):
         return value is None
     if hint is float:
