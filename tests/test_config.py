@@ -690,7 +690,7 @@ def test_optional_component_specs_accept_names_and_tables() -> None:
     config = resolve_config(kind="ss_vae", classifier={"name": "conv", "channels": [8]})
     assert config.model.classifier == {"name": "conv", "channels": [8]}
     assert resolve_config(kind="ss_vae", classifier="mlp").model.classifier == "mlp"
-    with pytest.raises(ConfigError, match="model.classifier must be a string or a table with a 'name' key"):
+    with pytest.raises(ConfigError, match=r"model\.classifier must be a string or a table with a 'name' key"):
         resolve_config(kind="ss_vae", classifier=3)
     with pytest.raises(ConfigError, match="unknown network 'cnn'"):
         resolve_config(kind="ss_vae", classifier="cnn")
