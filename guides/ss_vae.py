@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pyro
 import pyro.distributions as dist
 import torch
@@ -12,9 +14,10 @@ from pyro_vae.guides.vae import MIN_SCALE
 from torch import Tensor, nn
 from torch.nn.functional import cross_entropy, softplus
 
+from pyro_vae.data.loader import random_shift
 from pyro_vae.label_groups import concat_broadcast, label_groups, one_hot_float
 
-__all__ = ["SSVAEGuide", "reverse_gradient"]
+__all__ = ["AuxiliaryTerms", "SSVAEGuide", "reverse_gradient"]
 
 
 class _ReverseGradient(torch.autograd.Function):
@@ -34,6 +37,30 @@ def reverse_gradient(x: Tensor) -> Tensor:
     return _ReverseGradient.apply(x)
 
 
+@dataclass(frozen=True)
+class AuxiliaryTerms:
+    """Weights of the training-only terms the guide adds to the objective (all in nats per example).
+
+    Attributes
+    ----------
+    alpha
+        ``-log q(y_k | x)`` on every known label (Kingma et al.'s classification loss).
+    adversary
+        Cross-entropy of the adversaries predicting the labels from ``z``,
+        reversed into the encoder (0: no adversary).
+    consistency
+        ``|| q(y | x) - q(y | x') ||^2`` between each image and a copy ``x'``
+        translated by up to ``consistency_shift`` pixels (0: off; images only).
+    consistency_shift
+        Largest translation of the second view, in pixels.
+    """
+
+    alpha: float = 1.0
+    adversary: float = 0.0
+    consistency: float = 0.0
+    consistency_shift: int = 2
+
+
 class SSVAEGuide(PyroModule):
     """Guide of the semi-supervised VAE.
 
@@ -44,14 +71,16 @@ class SSVAEGuide(PyroModule):
 
     Missing labels are enumerated in parallel (``config_enumerate``), so
     :class:`pyro.infer.TraceEnum_ELBO` sums over them exactly. In training mode
-    the guide also carries the auxiliary terms of the objective, as factors
-    (a guide factor ``f`` adds ``f`` to the loss):
+    the guide also carries the auxiliary terms of the objective (see
+    :class:`AuxiliaryTerms`), as factors (a guide factor ``f`` adds ``f`` to the loss):
 
     - ``alpha * -log q(y_k | x)`` for every known label (the classification loss);
-    - with ``adversary_weight > 0``, the cross-entropy of an adversary
-      predicting each ``y_k`` from ``z`` (the known label, else the classifier's
-      guess) through a gradient-reversal layer: the adversary learns to predict
-      the labels from ``z`` while the encoder learns to defeat it.
+    - with ``adversary > 0``, the cross-entropy of an adversary predicting
+      each ``y_k`` from ``z`` (the known label, else the classifier's guess)
+      through a gradient-reversal layer: the adversary learns to predict the
+      labels from ``z`` while the encoder learns to defeat it;
+    - with ``consistency > 0``, the squared distance between the classifier's
+      probabilities for each image and for a randomly translated copy.
 
     Parameters
     ----------
@@ -63,12 +92,10 @@ class SSVAEGuide(PyroModule):
         Network mapping ``[features, one_hot(y_1), ..., one_hot(y_K)]`` to ``2 z_dim`` outputs.
     z_dim, factors, classes
         Latent size, factor names and classes per factor.
-    alpha
-        Weight of the classification loss (per labelled example, in nats).
+    auxiliary
+        Weights of the training-only terms.
     adversaries
-        One network per factor mapping ``z`` to logits, or ``None``.
-    adversary_weight
-        Weight of the adversarial term.
+        One network per factor mapping ``z`` to logits (needed when ``auxiliary.adversary > 0``).
     """
 
     #: head outputs per latent dimension (mean and raw scale)
@@ -82,9 +109,8 @@ class SSVAEGuide(PyroModule):
         z_dim: int,
         factors: list[str],
         classes: list[int],
-        alpha: float,
+        auxiliary: AuxiliaryTerms,
         adversaries: nn.ModuleList | None = None,
-        adversary_weight: float = 0.0,
     ) -> None:
         super().__init__()
         self.classifiers = classifiers
@@ -93,7 +119,7 @@ class SSVAEGuide(PyroModule):
         self.adversaries = adversaries
         self.z_dim = z_dim
         self.factors, self.classes = list(factors), list(classes)
-        self.alpha, self.adversary_weight = alpha, adversary_weight
+        self.auxiliary = auxiliary
 
     def classify(self, x: Tensor) -> list[Tensor]:
         """Logits of ``q(y_k | x)`` for every factor, each ``(B, C_k)``."""
@@ -118,14 +144,16 @@ class SSVAEGuide(PyroModule):
                     known = group.labels(y, k)
                     if known is None:
                         known = pyro.sample(name + group.tag, dist.Categorical(logits=logits[k][rows]))
-                    elif self.training and self.alpha > 0:
+                    elif self.training and self.auxiliary.alpha > 0:
                         loss = cross_entropy(logits[k][rows], known, reduction="none")
-                        pyro.factor(f"classify_{name}{group.tag}", self.alpha * loss, has_rsample=True)
+                        pyro.factor(f"classify_{name}{group.tag}", self.auxiliary.alpha * loss, has_rsample=True)
                     labels.append(known)
                 with poutine.scale(scale=kl_weight):
                     pyro.sample("z" + group.tag, self.posterior(features[rows], labels))
-        if self.training and self.adversaries is not None and self.adversary_weight > 0:
+        if self.training and self.adversaries is not None and self.auxiliary.adversary > 0:
             self._adversarial_term(x, y, logits, features)
+        if self.training and self.auxiliary.consistency > 0:
+            self._consistency_term(x, logits)
 
     def _adversarial_term(self, x: Tensor, y: Tensor | None, logits: list[Tensor], features: Tensor) -> None:
         """Cross-entropy of the adversaries on ``z ~ q(z | x, target)``, reversed into the encoder."""
@@ -135,5 +163,10 @@ class SSVAEGuide(PyroModule):
             targets = [torch.where(y2[:, k] >= 0, y2[:, k], t) for k, t in enumerate(targets)]
         z = reverse_gradient(self.posterior(features, targets).rsample())
         loss = sum(cross_entropy(adv(z), t, reduction="none") for adv, t in zip(self.adversaries, targets, strict=True))
-        with pyro.plate("adversary", x.shape[0], dim=-1):
-            pyro.factor("adversary", self.adversary_weight * loss, has_rsample=True)
+        pyro.factor("adversary", self.auxiliary.adversary * loss.sum(), has_rsample=True)
+
+    def _consistency_term(self, x: Tensor, logits: list[Tensor]) -> None:
+        """Squared distance between class probabilities of the images and of translated copies."""
+        moved = self.classify(random_shift(x, self.auxiliary.consistency_shift, None))
+        loss = sum(((a.softmax(-1) - b.softmax(-1)) ** 2).sum() for a, b in zip(logits, moved, strict=True))
+        pyro.factor("consistency", self.auxiliary.consistency * loss, has_rsample=True)

@@ -46,9 +46,9 @@ def data_keywords(data: Any) -> dict[str, Any]:
 
 
 def absolute_paths(config: RunConfig) -> RunConfig:
-    """``data.path`` and ``data.root`` made absolute, so a saved run finds its data from anywhere."""
+    """``data.path``, ``data.root`` and ``data.run`` made absolute, so a saved run finds its data anywhere."""
     data = config.data
-    fixed = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root") if (v := getattr(data, k))}
+    fixed = {k: str(Path(v).expanduser().resolve()) for k in ("path", "root", "run") if (v := getattr(data, k))}
     return replace(config, data=replace(data, **fixed))
 
 

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig
 from pyro_vae.errors import ConfigError, DataError
-from pyro_vae.guides.ss_vae import SSVAEGuide
+from pyro_vae.guides.ss_vae import AuxiliaryTerms, SSVAEGuide
 from pyro_vae.kinds._registry import MODEL_KINDS, DataShape, ModelKind
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.models.ss_vae import SSVAEModel
@@ -27,7 +27,15 @@ if TYPE_CHECKING:
 __all__ = ["SSVAE", "SS_OPTIONS", "build_ss_vae"]
 
 #: [model] fields only the semi-supervised kind reads, with their defaults
-SS_OPTIONS: dict[str, Any] = {"factors": None, "classifier": None, "alpha": 1.0, "adversary": 0.0, "features": 256}
+SS_OPTIONS: dict[str, Any] = {
+    "factors": None,
+    "classifier": None,
+    "alpha": 1.0,
+    "adversary": 0.0,
+    "consistency": 0.0,
+    "consistency_shift": 2,
+    "features": 256,
+}
 #: hidden width of the adversaries that predict labels from z
 ADVERSARY_HIDDEN = 256
 
@@ -123,10 +131,18 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
         )
     if len(set(factors)) != len(factors) or any(not f.isidentifier() for f in factors):
         raise ConfigError(f"model.factors must be distinct names made of letters, digits and _, got {factors}")
-    for option in ("alpha", "adversary"):
+    for option in ("alpha", "adversary", "consistency"):
         value = _option(config, option)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
             raise ConfigError(f"model.{option} must be a non-negative number, got {value!r}")
+    shift = _option(config, "consistency_shift")
+    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+        raise ConfigError(f"model.consistency_shift must be a positive number of pixels, got {shift!r}")
+    if _option(config, "consistency") > 0 and len(shape.event_shape) != 3:
+        raise ConfigError(
+            f"model.consistency compares translated copies of images, but examples have shape "
+            f"{shape.event_shape}: set model.consistency = 0"
+        )
     return factors
 
 
@@ -179,9 +195,11 @@ def _build(config: ModelConfig, shape: DataShape, factors: list[str]) -> SSVAE:
         z_dim,
         factors,
         classes,
-        _option(config, "alpha"),
+        AuxiliaryTerms(
+            *(float(_option(config, name)) for name in ("alpha", "adversary", "consistency")),
+            consistency_shift=_option(config, "consistency_shift"),
+        ),
         adversaries,
-        _option(config, "adversary"),
     )
     return SSVAE(model, guide)
 

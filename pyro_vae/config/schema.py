@@ -42,6 +42,8 @@ SOURCE_OPTIONS = (
     "delimiter",
     "image_size",
     "grayscale",
+    "run",
+    "resample",
 )
 
 
@@ -63,6 +65,8 @@ class DataConfig:
     delimiter: str | None = None
     image_size: list[int] | None = None
     grayscale: bool | None = None
+    run: str | None = None
+    resample: bool | None = None
     scale: float | str = "auto"
     binarize: str = "auto"
     val_fraction: float = 0.1
@@ -70,6 +74,7 @@ class DataConfig:
     split_seed: int = 0
     limit: int = 0
     labels: int | None = None
+    shift: int = 0  # training images translated by up to this many pixels each time they are drawn
 
     def source_spec(self) -> dict[str, Any]:
         """The data source as a component spec: its name and the source options that are set."""
@@ -91,6 +96,8 @@ class ModelConfig:
     classifier: ComponentSpec | None = None
     alpha: float | None = None
     adversary: float | None = None
+    consistency: float | None = None
+    consistency_shift: int | None = None
     features: int | None = None
 
 

@@ -55,6 +55,7 @@ def _validate_data(data: DataConfig) -> None:
         "the number of training examples that keep their labels (0 or more)",
         data.labels,
     )
+    _require(data.shift >= 0, "data.shift", "0 (no augmentation) or the largest translation in pixels", data.shift)
 
 
 def _validate_model(model: ModelConfig) -> None:

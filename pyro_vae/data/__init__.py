@@ -7,6 +7,7 @@ Sources are looked up by name in :data:`DATASETS`; :func:`load_data` turns the
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.arrays import as_examples, as_labels
 from pyro_vae.data.builtin import digits, fashion_mnist, mnist
+from pyro_vae.data.features import vae_features
 from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
 from pyro_vae.data.loader import TrainingBatches, iterate_batches, num_batches
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
@@ -34,4 +35,5 @@ __all__ = [
     "npz_file",
     "num_batches",
     "resolve_binarize",
+    "vae_features",
 ]

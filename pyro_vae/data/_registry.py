@@ -27,6 +27,9 @@ class RawData:
     auto_scale
         What ``data.scale = "auto"`` divides by (255 for 8-bit images, 16 for
         the digits, 1 for data that should be left as it is).
+    noise
+        Per-value standard deviation with which training examples are resampled
+        each epoch (features from a VAE encoder), or ``None``.
     """
 
     x: Tensor
@@ -34,6 +37,7 @@ class RawData:
     test_x: Tensor | None = None
     test_labels: Tensor | None = None
     auto_scale: float = 1.0
+    noise: Tensor | None = None
 
 
 #: sources take their options as keyword arguments; ``array`` and ``labels``

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from pyro_vae.data.prepare import Split
 
-__all__ = ["TrainingBatches", "iterate_batches", "num_batches"]
+__all__ = ["TrainingBatches", "iterate_batches", "num_batches", "random_shift"]
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -17,11 +17,35 @@ def num_batches(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
 
+def random_shift(x: Tensor, pixels: int, generator: torch.Generator | None) -> Tensor:
+    """Images ``(B, C, H, W)`` each translated by up to ``pixels`` in both directions (zero filled)."""
+    b, _, h, w = x.shape
+    padded = torch.nn.functional.pad(x, (pixels, pixels, pixels, pixels))
+    top = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
+    left = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
+    rows = (top[:, None] + torch.arange(h))[:, None, :, None]
+    cols = (left[:, None] + torch.arange(w))[:, None, None, :]
+    return padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
+
+
+def _draw(
+    split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
+) -> Tensor:
+    """Examples ``index``, resampled with the split's noise, shifted and/or binarized afresh."""
+    x = split.x[index]
+    if split.noise is not None:
+        x = x + split.noise[index] * torch.randn(x.shape, generator=generator)
+    if shift:
+        x = random_shift(x, shift, generator)
+    return torch.bernoulli(x, generator=generator) if binarize else x
+
+
 def iterate_batches(
     split: Split,
     batch_size: int,
     generator: torch.Generator | None = None,
     dynamic_binarize: bool = False,
+    shift: int = 0,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Yield ``(x, labels)`` batches.
 
@@ -36,15 +60,18 @@ def iterate_batches(
         keeps the stored order.
     dynamic_binarize
         Replace each grey level ``p`` by a fresh ``Bernoulli(p)`` draw.
+
+    shift
+        Translate each image by up to this many pixels (augmentation).
+
+    A split with ``noise`` is resampled as ``x + noise * eps`` in every batch.
     """
     n = len(split)
     order = torch.randperm(n, generator=generator) if generator is not None else None
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
-        x = split.x[index]
-        if dynamic_binarize:
-            x = torch.bernoulli(x, generator=generator)
-        yield x, None if split.labels is None else split.labels[index]
+        labels = None if split.labels is None else split.labels[index]
+        yield _draw(split, index, generator, dynamic_binarize, shift), labels
 
 
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:
@@ -75,6 +102,8 @@ class TrainingBatches:
         Shuffles and draws the binarization.
     dynamic_binarize
         Resample binary pixels from grey levels.
+    shift
+        Translate each image by up to this many pixels (augmentation).
     """
 
     def __init__(
@@ -84,8 +113,10 @@ class TrainingBatches:
         labelled_per_batch: int = 0,
         generator: torch.Generator | None = None,
         dynamic_binarize: bool = False,
+        shift: int = 0,
     ) -> None:
         self.split, self.batch_size, self.generator, self.dynamic = split, batch_size, generator, dynamic_binarize
+        self.shift = shift
         labelled = None if split.labels is None else (split.labels.reshape(len(split), -1) >= 0).any(1)
         mixed = labelled is not None and labelled_per_batch > 0 and bool(labelled.any()) and not bool(labelled.all())
         self.labelled_per_batch = labelled_per_batch if mixed else 0
@@ -97,14 +128,12 @@ class TrainingBatches:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
         size = self.batch_size - self.labelled_per_batch
-        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic)
+        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift)
         if self.labelled_rows is None:
             yield from batches
             return
         supply = _cycle(self.labelled_rows, self.generator)
         for x_u, y_u in batches:
             rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
-            x_l = self.split.x[rows]
-            if self.dynamic:
-                x_l = torch.bernoulli(x_l, generator=self.generator)
+            x_l = _draw(self.split, rows, self.generator, self.dynamic, self.shift)
             yield torch.cat([x_l, x_u]), torch.cat([self.split.labels[rows], y_u])

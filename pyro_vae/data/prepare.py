@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -22,17 +22,23 @@ __all__ = ["DataBundle", "Split", "binarize_fixed", "check_support", "load_data"
 
 @dataclass
 class Split:
-    """Examples of one split and their labels (``None`` if unlabelled)."""
+    """Examples of one split, their labels (``None`` if unlabelled) and, optionally, a noise scale.
+
+    With ``noise`` (same shape as ``x``) the training batches are drawn as
+    ``x + noise * eps``, ``eps ~ N(0, 1)``, afresh every epoch: features taken
+    from a VAE's ``q(z | x)`` are then resampled like dynamically binarized pixels.
+    """
 
     x: Tensor
     labels: Tensor | None
+    noise: Tensor | None = None
 
     def __len__(self) -> int:
         return self.x.shape[0]
 
     def take(self, index: Tensor) -> Split:
         """The examples at ``index``."""
-        return Split(self.x[index], None if self.labels is None else self.labels[index])
+        return Split(*(None if t is None else t[index] for t in (self.x, self.labels, self.noise)))
 
 
 @dataclass
@@ -75,8 +81,7 @@ def binarize_fixed(x: Tensor) -> Tensor:
     return (x > 0.5).to(x.dtype)
 
 
-def _limit(raw_x: Tensor, labels: Tensor | None, limit: int, gen: torch.Generator) -> Split:
-    split = Split(raw_x, labels)
+def _limit(split: Split, limit: int, gen: torch.Generator) -> Split:
     if limit and limit < len(split):
         split = split.take(torch.randperm(len(split), generator=gen)[:limit])
     return split
@@ -99,9 +104,9 @@ def _sizes(n: int, fractions: tuple[float, ...], names: tuple[str, ...]) -> list
 
 
 def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Split, Split, Split]:
-    pool = _limit(raw.x, raw.labels, config.limit, gen)
+    pool = _limit(Split(raw.x, raw.labels, raw.noise), config.limit, gen)
     if raw.test_x is not None:
-        test = _limit(raw.test_x, raw.test_labels, config.limit, gen)
+        test = _limit(Split(raw.test_x, raw.test_labels), config.limit, gen)
         (n_val,) = _sizes(len(pool), (config.val_fraction,), ("val",))
         n_test = 0
     else:
@@ -116,8 +121,13 @@ def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Spli
 
 def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
     if mode == "fixed":
-        return Split(binarize_fixed(split.x), split.labels)
-    return Split(torch.bernoulli(split.x, generator=gen), split.labels)
+        return replace(split, x=binarize_fixed(split.x))
+    return replace(split, x=torch.bernoulli(split.x, generator=gen))
+
+
+def _scaled(split: Split, scale: float) -> Split:
+    noise = None if split.noise is None else split.noise / scale
+    return replace(split, x=split.x / scale, noise=noise) if scale != 1 else split
 
 
 def _check_unit_interval(x: Tensor, mode: str) -> None:
@@ -145,15 +155,20 @@ def load_data(config: DataConfig, binarize: str, array: Any = None, labels: Any 
     raw = DATASETS.build(config.source_spec(), array=array, labels=labels)
     scale = raw.auto_scale if config.scale == "auto" else float(config.scale)
     gen = torch.Generator().manual_seed(config.split_seed)
-    train, val, test = (Split(s.x / scale, s.labels) if scale != 1 else s for s in _split(raw, config, gen))
+    train, val, test = (_scaled(s, scale) for s in _split(raw, config, gen))
+    val, test = replace(val, noise=None), replace(test, noise=None)  # evaluated at the features' means
     if config.labels is not None:
-        train = Split(train.x, keep_labels(train.labels, config.labels, gen))
+        train = replace(train, labels=keep_labels(train.labels, config.labels, gen))
     if binarize != "none":
         for split in (train, val, test):
             _check_unit_interval(split.x, binarize)
         val, test = _binarize(val, binarize, gen), _binarize(test, binarize, gen)
         if binarize == "fixed":
             train = _binarize(train, binarize, gen)
+    if config.shift and train.x.dim() != 4:
+        raise DataError(
+            f"data.shift translates images, but examples have shape {tuple(train.x.shape[1:])}: set data.shift = 0"
+        )
     return DataBundle(train, val, test, tuple(train.x.shape[1:]), binarize)
 
 

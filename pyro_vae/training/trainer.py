@@ -107,6 +107,7 @@ class Trainer:
             cfg.labelled_per_batch if self.kind.uses_labels else 0,
             self.data_rng,
             self.data.binarize == "dynamic",
+            self.config.data.shift,
         )
         total, seen, beta = 0.0, 0, 1.0
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
