@@ -136,6 +136,12 @@ class SSVAEGuide(PyroModule):
         """Run the guide on a batch ``x`` with labels ``y`` (``-1`` = missing); same signature as the model."""
         logits = self.classify(x)
         features = self.body(x)
+        # the training-only terms come first: TraceEnum_ELBO expects sites outside the
+        # data plates to precede the enumerated label sites
+        if self.training and self.adversaries is not None and self.auxiliary.adversary > 0:
+            self._adversarial_term(x, y, logits, features)
+        if self.training and self.auxiliary.consistency > 0:
+            self._consistency_term(x, logits)
         for group in label_groups(y, x.shape[0], len(self.factors)):
             rows = group.index
             with pyro.plate("data" + group.tag, len(rows), dim=-1):
@@ -150,10 +156,6 @@ class SSVAEGuide(PyroModule):
                     labels.append(known)
                 with poutine.scale(scale=kl_weight):
                     pyro.sample("z" + group.tag, self.posterior(features[rows], labels))
-        if self.training and self.adversaries is not None and self.auxiliary.adversary > 0:
-            self._adversarial_term(x, y, logits, features)
-        if self.training and self.auxiliary.consistency > 0:
-            self._consistency_term(x, logits)
 
     def _adversarial_term(self, x: Tensor, y: Tensor | None, logits: list[Tensor], features: Tensor) -> None:
         """Cross-entropy of the adversaries on ``z ~ q(z | x, target)``, reversed into the encoder."""

@@ -147,27 +147,49 @@ def digits_run(tmp_path_factory):
         kind="ss_vae",
         factors=["digit"],
         z_dim=4,
-        epochs=12,
+        epochs=15,
         batch_size=64,
         labelled_per_batch=16,
         eval={"samples": 40},
-        **{"data.labels": 50},
+        **{"data.labels": 20},
     )
     return out, result
 
 
-def test_semi_supervised_digits_beat_a_classifier_trained_on_the_labelled_subset(digits_run):
-    """A short run with 50 labels beats logistic regression fitted on those 50 labelled examples alone."""
-    from sklearn.linear_model import LogisticRegression
-
-    _, result = digits_run
+def supervised_only_accuracy(result, steps: int = 500) -> float:
+    """Test accuracy of the run's classifier architecture, freshly initialised and fitted on the labelled rows alone."""
+    torch.manual_seed(0)
+    shape = DataShape(tuple(result.data.train.x.shape[1:]), tuple(result.vae.classes))
+    classifier = build_ss_vae(result.config.model, shape).guide.classifiers[0]
     train = result.data.train
     known = train.labels >= 0
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=1e-3)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(classifier(train.x[known]), train.labels[known]).backward()
+        optimizer.step()
+    with torch.no_grad():
+        predicted = classifier.eval()(result.data.test.x).argmax(-1)
+    return float((predicted == result.data.test.labels).float().mean())
+
+
+def logistic_regression_accuracy(result) -> float:
+    """Test accuracy of logistic regression fitted on the labelled rows alone."""
+    from sklearn.linear_model import LogisticRegression
+
+    train, test = result.data.train, result.data.test
+    known = train.labels >= 0
     baseline = LogisticRegression(max_iter=5000).fit(train.x[known].flatten(1).numpy(), train.labels[known].numpy())
-    test = result.data.test
-    baseline_accuracy = baseline.score(test.x.flatten(1).numpy(), test.labels.numpy())
-    assert int(known.sum()) == 50
-    assert result.summary["test_accuracy"]["digit"] > baseline_accuracy + 0.03, baseline_accuracy
+    return float(baseline.score(test.x.flatten(1).numpy(), test.labels.numpy()))
+
+
+def test_semi_supervised_digits_beat_a_classifier_trained_on_the_labelled_subset(digits_run):
+    """With 20 labels, the unlabelled rows lift q(y|x) clearly above the same classifier (and logistic
+    regression) fitted on those 20 labelled examples alone (seeded: measured 0.71 against 0.62 and 0.62)."""
+    _, result = digits_run
+    assert int((result.data.train.labels >= 0).sum()) == 20
+    baselines = {"same classifier": supervised_only_accuracy(result), "logistic": logistic_regression_accuracy(result)}
+    assert result.summary["test_accuracy"]["digit"] > max(baselines.values()) + 0.05, baselines
 
 
 def test_semi_supervised_run_writes_its_figures_and_pictures(digits_run):
@@ -199,22 +221,39 @@ def test_semi_supervised_run_reloads_and_reevaluates(digits_run):
     assert summary["test_accuracy"] == pytest.approx(result.summary["test_accuracy"])
 
 
+def style_correlated_with_label(n: int = 3000, d: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Two classes whose style ``s`` leans with the label: a faithful ``z`` predicts ``y`` at ~0.9."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, n)
+    class_means, style_direction = rng.normal(size=(2, d)), rng.normal(size=d)
+    s = 1.5 * (2 * y - 1) + rng.normal(size=n)
+    x = class_means[y] + s[:, None] * style_direction + 0.3 * rng.normal(size=(n, d))
+    return x.astype(np.float32), y
+
+
 def test_adversary_reduces_label_leakage_into_z():
+    """Without the adversary z keeps the label-correlated part of the style; with it, z drops to chance."""
+    x, y = style_correlated_with_label()
     common = {
+        "data": x,
+        "labels": y,
         "kind": "ss_vae",
-        "z_dim": 4,
-        "epochs": 8,
+        "z_dim": 1,
+        "epochs": 10,
         "batch_size": 64,
-        "labelled_per_batch": 16,
-        "eval": {"samples": 30},
-        "data.labels": 200,
+        "eval": {"samples": 10},
+        "likelihood": {"name": "normal", "scale": 0.3, "learn_scale": False},
         "pictures": False,
     }
-    plain = pyro_vae.fit(**{k: v for k, v in common.items() if k != "pictures"})
-    adversarial = pyro_vae.fit(adversary=5.0, **{k: v for k, v in common.items() if k != "pictures"})
+    plain = pyro_vae.fit(**common)
+    adversarial = pyro_vae.fit(adversary=5.0, **common)
+    chance = plain.summary["label_chance_accuracy"]["label"]
     leak = plain.summary["z_label_leakage_accuracy"]["label"]
     fought = adversarial.summary["z_label_leakage_accuracy"]["label"]
-    assert fought < leak, (leak, fought)
+    # seeded: measured 0.75 without the adversary, 0.53 with it, chance 0.53
+    assert leak > chance + 0.1, (leak, chance)
+    assert fought < leak - 0.1 and fought < chance + 0.07, (leak, fought, chance)
+    assert adversarial.summary["test_accuracy"]["label"] > 0.95
 
 
 def test_semi_supervised_errors_are_clear():
