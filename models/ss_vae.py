@@ -61,6 +61,10 @@ class SSVAEModel(PyroModule):
         codes = [one_hot_float(y, c, z) for y, c in zip(labels, self.classes, strict=True)]
         return self.decoder(concat_broadcast([z, *codes]))
 
+    def priors(self) -> dict[str, Prior]:
+        """The prior of the latent style site (labels have their own uniform prior)."""
+        return {"z": self.prior}
+
     def forward(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> None:
         """Run the model on a batch ``x`` with labels ``y`` (``(B,)`` or ``(B, K)``, ``-1`` = missing)."""
         for group in label_groups(y, x.shape[0], len(self.factors)):

@@ -131,6 +131,12 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
         )
     if len(set(factors)) != len(factors) or any(not f.isidentifier() for f in factors):
         raise ConfigError(f"model.factors must be distinct names made of letters, digits and _, got {factors}")
+    prior = PRIORS.get(normalize_spec(config.prior, "prior")["name"])
+    if prior.guide_family != "normal" or not prior.standalone:
+        raise ConfigError(
+            f"model kind 'ss_vae' needs a continuous prior for its style z that stands alone, not "
+            f"{normalize_spec(config.prior, 'prior')['name']!r}: use 'normal', 'learned_normal', 'laplace' or 'mixture'"
+        )
     for option in ("alpha", "adversary", "consistency"):
         value = _option(config, option)
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):

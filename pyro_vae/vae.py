@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,8 @@ from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig
-from pyro_vae.guides import VAEGuide
+from pyro_vae.errors import ConfigError
+from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
 from pyro_vae.likelihoods import LIKELIHOODS, Likelihood
 from pyro_vae.models import VAEModel
 from pyro_vae.networks import NETWORKS
@@ -58,18 +60,21 @@ class VAE(nn.Module):
     def z_dim(self) -> int:
         return self.guide.z_dim
 
+    def has_discrete_latents(self) -> bool:
+        """Whether some latent site is discrete (binary codes): only graph, relaxed, enum or trace train it."""
+        return any(prior.guide_family != "normal" for prior in self.model.priors().values())
+
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Mean and standard deviation of ``q(z | x)``, each ``(B, z_dim)``."""
-        q = self.guide.posterior(x)
-        return q.base_dist.loc, q.base_dist.scale
+        """Mean and standard deviation of ``q(z | x)``, each ``(B, z_dim)`` (all latent sites side by side)."""
+        return self.guide.moments(x)
 
     def decode(self, z: Tensor) -> Tensor:
         """``E[x | z]``, shape ``(..., *event_shape)``."""
         return self.likelihood.mean(self.model.decoder(z))
 
     def sample_prior(self, n: int) -> Tensor:
-        """``n`` latent codes drawn from ``p(z)``, shape ``(n, z_dim)``."""
-        return self.prior().sample((n,))
+        """``n`` latent codes drawn from ``p(z)``, shape ``(n, z_dim)`` (all latent sites side by side)."""
+        return torch.cat([prior().sample((n,)) for prior in self.model.priors().values()], -1)
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
@@ -103,18 +108,41 @@ def build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
 
 
 def _build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
-    prior = PRIORS.build(config.prior, z_dim=config.z_dim)
+    priors = {"z": PRIORS.build(config.prior, z_dim=config.z_dim)}
+    if config.bits:
+        priors["bits"] = _bits_prior(config)
     likelihood = LIKELIHOODS.build(config.likelihood, event_shape=tuple(event_shape))
+    event_size = math.prod(event_shape)
+    blocks = {name: POSTERIOR_FAMILIES[p.guide_family](p.z_dim, event_size) for name, p in priors.items()}
     networks = NETWORKS.build(
         config.network,
         event_shape=tuple(event_shape),
-        z_dim=config.z_dim,
+        z_dim=sum(block.dim for block in blocks.values()),
         params_per_dim=likelihood.params_per_dim,
-        encoder_out=VAEGuide.outputs_per_latent * config.z_dim,
+        encoder_out=sum(block.outputs for block in blocks.values()),
     )
-    model = VAEModel(prior, networks.decoder, likelihood)
-    guide = VAEGuide(networks.encoder, config.z_dim)
+    model = VAEModel(priors["z"], networks.decoder, likelihood, bits_prior=priors.get("bits"))
+    guide = VAEGuide(networks.encoder, blocks)
+    priors["z"].bind(guide, tuple(event_shape))
     return VAE(model, guide)
 
 
-MODEL_KINDS.register("vae")(ModelKind(build=lambda config, shape: build_vae(config, shape.event_shape)))
+def _bits_prior(config: ModelConfig) -> Prior:
+    """The prior of the binary block of a mixed model, which must be a prior over bits."""
+    if isinstance(config.bits, bool) or not isinstance(config.bits, int) or config.bits < 0:
+        raise ConfigError(f"model.bits must be 0 (no binary block) or a number of bits, got {config.bits!r}")
+    prior = PRIORS.build(config.bits_prior or "bernoulli", z_dim=config.bits)
+    if prior.guide_family != "bernoulli":
+        raise ConfigError(
+            f"model.bits_prior must be a prior over bits (e.g. 'bernoulli'), got {config.bits_prior!r}: "
+            "continuous codes belong in model.prior"
+        )
+    return prior
+
+
+MODEL_KINDS.register("vae")(
+    ModelKind(
+        build=lambda config, shape: build_vae(config, shape.event_shape),
+        options=("bits", "bits_prior"),
+    )
+)

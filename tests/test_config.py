@@ -415,7 +415,7 @@ def test_misspelled_field_in_an_option_override_suggests_the_field() -> None:
         ("train.optimizer=adamm", "optimizer", OPTIMIZERS, "adam"),
         ("train.scheduler=cosin", "scheduler", SCHEDULERS, "cosine"),
         ("data.name=mnst", "data source", DATASETS, "mnist"),
-        ('model.prior={name = "vamp"}', "prior", PRIORS, None),
+        ('model.prior={name = "vampire"}', "prior", PRIORS, None),
     ],
     ids=["prior", "likelihood", "network", "estimator", "optimizer", "scheduler", "data-source", "name-in-table"],
 )

@@ -105,7 +105,7 @@ def test_exported_log_weights_decompose_into_likelihood_prior_and_guide(run_dir)
     x = torch.as_tensor(idata.observed_data["x"].values).reshape(7, 1, 8, 8).float()
     with torch.no_grad():
         log_prior = vae.prior().log_prob(z.float())
-        log_q = vae.guide.posterior(x).log_prob(z.float())
+        log_q = vae.guide.posteriors(x)["z"].log_prob(z.float())
     expected = torch.as_tensor(idata.log_likelihood["x"].values[0]) + log_prior - log_q
     np.testing.assert_allclose(idata.sample_stats["log_weight"].values[0], expected.numpy(), rtol=1e-4, atol=1e-3)
 

@@ -119,7 +119,8 @@ def compare(
     the same number of importance samples. The gradient SNR of each is
     measured on one fixed training batch at the start and at the end. Then, at
     the parameters the first estimator reached, the SNR of ``iwae`` and
-    ``dreg`` is traced against the number of particles ``snr_particles``.
+    ``dreg`` is traced against the number of particles ``snr_particles``
+    (skipped for models with binary latents, which those two cannot train).
 
     Parameters
     ----------
@@ -155,7 +156,13 @@ def compare(
         rows.append(_row(label, result, start, end))
         histories[label], results[label] = result.history, result
     reference = estimator_label(specs[0])
-    points = _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
+    # iwae and dreg need reparameterised latents: no SNR-vs-K curve for binary codes
+    vae = results[reference].vae
+    points = (
+        []
+        if vae.has_discrete_latents()
+        else _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
+    )
     comparison = Comparison(rows, points, histories, reference, root, results)
     if root is not None:
         from pyro_vae.comparison.report import write_comparison

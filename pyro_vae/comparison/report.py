@@ -44,11 +44,16 @@ def _write_csv(rows: list[dict], columns: list[str], path: Path) -> None:
 
 
 def write_comparison(comparison: Comparison, folder: Path) -> list[Path]:
-    """Write ``comparison.csv``, ``comparison.md``, ``snr_vs_k.csv``, ``learning_curves.png``, ``snr_vs_k.png``."""
+    """Write the comparison files: CSV and Markdown tables, learning curves, SNR against K.
+
+    ``comparison.csv``, ``comparison.md``, ``snr_vs_k.csv``, ``learning_curves.png``
+    and ``snr_vs_k.png`` (when the SNR-vs-K curve was measured).
+    """
     written = [folder / "comparison.csv", folder / "comparison.md", folder / "snr_vs_k.csv"]
     _write_csv(rows_as_dicts(comparison), [f.name for f in fields(ComparisonRow)], written[0])
     written[1].write_text(markdown_table(comparison))
     _write_csv([asdict(p) for p in comparison.snr_vs_k], [f.name for f in fields(SNRPoint)], written[2])
     written.append(save_learning_curves(comparison.histories, folder / "learning_curves.png"))
-    written.append(save_snr_vs_k(comparison.snr_vs_k, comparison.reference, folder / "snr_vs_k.png"))
+    if comparison.snr_vs_k:  # none for binary latents, which iwae and dreg cannot train
+        written.append(save_snr_vs_k(comparison.snr_vs_k, comparison.reference, folder / "snr_vs_k.png"))
     return written

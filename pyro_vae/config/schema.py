@@ -99,6 +99,9 @@ class ModelConfig:
     consistency: float | None = None
     consistency_shift: int | None = None
     features: int | None = None
+    # read by kind "vae" only: a binary block of this many bits beside z (a mixed model), and its prior
+    bits: int | None = None
+    bits_prior: ComponentSpec | None = None
 
 
 @dataclass

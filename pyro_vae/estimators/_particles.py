@@ -103,7 +103,8 @@ def check_reparameterized(name: str, guide_trace: Trace) -> None:
         if not site["is_observed"] and not site["fn"].has_rsample:
             raise ConfigError(
                 f"estimator {name!r} needs reparameterized guide sites, but site {site['name']!r} "
-                f"({type(site['fn']).__name__}) has no rsample: use estimator 'graph' for such latents"
+                f"({type(site['fn']).__name__}) has no rsample: use estimator 'graph', 'relaxed' or 'enum' "
+                "for such latents"
             )
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyro.infer import ELBO, Trace_ELBO, TraceEnum_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
+from pyro.infer import ELBO, Trace_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
+from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
 
-__all__ = ["DifferentiableTraceGraph_ELBO", "enum_elbo", "graph_elbo", "meanfield_elbo", "trace_elbo"]
+__all__ = ["DifferentiableTraceGraph_ELBO", "MeanField_ELBO", "meanfield_elbo", "trace_elbo", "with_particles"]
 
 
 class DifferentiableTraceGraph_ELBO(TraceGraph_ELBO):  # noqa: N801 (named like Pyro's classes)
@@ -48,7 +49,7 @@ def with_particles(
 
 @ESTIMATORS.register("trace")
 def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
-    """Monte Carlo ELBO with reparameterised samples (pyro.infer.Trace_ELBO).
+    """Monte Carlo ELBO (pyro.infer.Trace_ELBO): reparameterised samples, score-function terms for the rest.
 
     Parameters
     ----------
@@ -60,6 +61,21 @@ def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particl
     return with_particles(Trace_ELBO, "trace", max_plate_nesting, num_particles, vectorize_particles)
 
 
+class MeanField_ELBO(TraceMeanField_ELBO):  # noqa: N801 (named like Pyro's classes)
+    """:class:`pyro.infer.TraceMeanField_ELBO` that names the fix when a guide site is not reparameterised."""
+
+    def differentiable_loss(
+        self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> Tensor:
+        try:
+            return super().differentiable_loss(model, guide, *args, **kwargs)
+        except NotImplementedError as error:
+            raise ConfigError(
+                f"estimator 'meanfield' needs reparameterized guide sites ({error}): for binary latents "
+                "use estimator 'graph', 'relaxed' or 'enum'"
+            ) from error
+
+
 @ESTIMATORS.register("meanfield")
 def meanfield_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
     """ELBO with the KL term in closed form where one exists (pyro.infer.TraceMeanField_ELBO).
@@ -67,25 +83,4 @@ def meanfield_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_par
     Falls back to a Monte Carlo estimate of ``log p(z) - log q(z)`` for priors
     without an analytic KL (e.g. the mixture prior). Options as for ``trace``.
     """
-    return with_particles(TraceMeanField_ELBO, "meanfield", max_plate_nesting, num_particles, vectorize_particles)
-
-
-@ESTIMATORS.register("graph")
-def graph_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
-    """Score-function terms for non-reparameterisable sites, with baselines (pyro.infer.TraceGraph_ELBO).
-
-    Reparameterised sites are handled as in ``trace``; baselines are declared
-    on guide sites (``infer={"baseline": ...}``). Options as for ``trace``.
-    """
-    return with_particles(DifferentiableTraceGraph_ELBO, "graph", max_plate_nesting, num_particles, vectorize_particles)
-
-
-@ESTIMATORS.register("enum")
-def enum_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
-    """Sums exactly over enumerated discrete sites, e.g. missing labels (pyro.infer.TraceEnum_ELBO).
-
-    Other sites as for ``trace``; without enumerated sites it is ``trace``. Options as for ``trace``.
-    """
-    return with_particles(
-        TraceEnum_ELBO, "enum", max_plate_nesting, num_particles, vectorize_particles, strict_enumeration_warning=False
-    )
+    return with_particles(MeanField_ELBO, "meanfield", max_plate_nesting, num_particles, vectorize_particles)

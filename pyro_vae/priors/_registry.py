@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyro.distributions as dist
 from pyro.nn import PyroModule
 
@@ -12,7 +14,14 @@ __all__ = ["PRIORS", "Prior", "check_positive"]
 
 
 class Prior(PyroModule):
-    """Base class: ``prior()`` returns ``p(z)`` with event shape ``(z_dim,)``."""
+    """Base class: ``prior()`` returns ``p(z)`` with event shape ``(z_dim,)``.
+
+    ``guide_family`` names the posterior family the guide pairs with it (a key
+    of :data:`pyro_vae.guides.POSTERIOR_FAMILIES`): ``"normal"`` for
+    continuous codes, ``"bernoulli"`` for binary ones.
+    """
+
+    guide_family = "normal"
 
     def __init__(self, z_dim: int) -> None:
         super().__init__()
@@ -20,8 +29,14 @@ class Prior(PyroModule):
             raise ConfigError(f"z_dim must be a positive integer, got {z_dim!r}")
         self.z_dim = z_dim
 
+    #: False for priors that need the guide (:meth:`bind`) and so only fit the plain VAE
+    standalone = True
+
     def forward(self) -> dist.TorchDistribution:
         raise NotImplementedError
+
+    def bind(self, guide: Any, event_shape: tuple[int, ...]) -> None:
+        """Called once with the guide that pairs with this prior and the data shape; most priors ignore it."""
 
 
 def check_positive(kind: str, option: str, value: object, integer: bool = False) -> None:

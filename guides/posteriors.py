@@ -1,0 +1,97 @@
+"""Posterior families of a guide's latent blocks: how encoder features become ``q(z | x)``.
+
+A guide owns one family per latent site. Each family reads
+``outputs_per_latent * dim`` encoder features and returns a distribution with
+event shape ``(dim,)``; the prior of the site names its family
+(``Prior.guide_family``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pyro.distributions as dist
+from torch import Tensor, nn
+from torch.nn.functional import softplus
+
+from pyro_vae.distributions import BernoulliCode
+
+__all__ = [
+    "MIN_SCALE",
+    "POSTERIOR_FAMILIES",
+    "BernoulliPosterior",
+    "NormalPosterior",
+    "PosteriorFamily",
+    "raw_for_scale",
+]
+
+#: added to ``softplus(raw)`` so the posterior scale never underflows to zero
+MIN_SCALE = 1e-6
+
+
+def raw_for_scale(scale: float) -> float:
+    """The encoder output that gives posterior standard deviation ``scale``."""
+    return math.log(math.expm1(scale - MIN_SCALE))
+
+
+class PosteriorFamily(nn.Module):
+    """Base class: ``dim`` latent dimensions read from ``outputs_per_latent * dim`` features."""
+
+    outputs_per_latent = 1
+
+    def __init__(self, dim: int, event_size: int) -> None:
+        super().__init__()
+        self.dim = dim
+
+    @property
+    def outputs(self) -> int:
+        return self.outputs_per_latent * self.dim
+
+    def distribution(self, features: Tensor) -> dist.TorchDistribution:
+        """``q`` for this block from its slice of the encoder output."""
+        raise NotImplementedError
+
+    def moments(self, features: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and standard deviation of ``q`` per dimension."""
+        q = self.distribution(features)
+        return q.mean, q.variance.sqrt()
+
+    def infer(self, x: Tensor) -> dict:
+        """Extra ``infer`` entries for the sample site (none by default)."""
+        return {}
+
+
+class NormalPosterior(PosteriorFamily):
+    """``q(z | x) = N(mu(x), diag sigma(x)^2)``, ``sigma = softplus(raw) + MIN_SCALE`` (``mu`` first, then ``raw``)."""
+
+    outputs_per_latent = 2
+
+    def distribution(self, features: Tensor) -> dist.TorchDistribution:
+        loc, raw = features.split(self.dim, dim=-1)
+        return dist.Normal(loc, softplus(raw) + MIN_SCALE).to_event(1)
+
+
+class BernoulliPosterior(PosteriorFamily):
+    """``q(z | x) = prod_i Bernoulli(sigmoid(l_i(x)))``, one logit per bit.
+
+    It also owns a small network ``b(x)`` that score-function estimators may
+    use as a learned baseline (``estimator = {name = "graph", baseline =
+    "learned"}``); it is offered to them under ``infer["learned_baseline"]``.
+    """
+
+    def __init__(self, dim: int, event_size: int, baseline_hidden: int = 100) -> None:
+        super().__init__(dim, event_size)
+        self.baseline = nn.Sequential(nn.Linear(event_size, baseline_hidden), nn.ReLU(), nn.Linear(baseline_hidden, 1))
+
+    def distribution(self, features: Tensor) -> BernoulliCode:
+        return BernoulliCode(features)
+
+    def infer(self, x: Tensor) -> dict:
+        return {"learned_baseline": {"nn_baseline": self._baseline, "nn_baseline_input": x}}
+
+    def _baseline(self, x: Tensor) -> Tensor:
+        return self.baseline(x.flatten(1)).squeeze(-1)
+
+
+#: posterior family per ``Prior.guide_family`` name
+POSTERIOR_FAMILIES: dict[str, type[PosteriorFamily]] = {"normal": NormalPosterior, "bernoulli": BernoulliPosterior}
