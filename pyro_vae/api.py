@@ -288,7 +288,8 @@ def diagnose(
     save_khat_histogram(done.test.khat, done.run.root / "psis_khat.png")
     if log is not None:
         s = done.summary
-        log(f"PSIS k-hat: mean {s['psis_khat_mean']:.3f}, share above 0.7: {s['psis_khat_frac_above_0.7']:.3f}")
+        mean = "none finite" if s["psis_khat_mean"] is None else f"{s['psis_khat_mean']:.3f}"
+        log(f"PSIS k-hat: mean {mean}, share above 0.7: {s['psis_khat_frac_above_0.7']:.3f}")
         log(f"wrote {done.run.root / 'diagnostics.nc'} and {done.run.root / 'psis_khat.png'}")
     return done.summary
 

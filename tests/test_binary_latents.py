@@ -223,8 +223,9 @@ def test_bad_options_of_binary_parts_are_clear_errors():
         ESTIMATORS.build({"name": "relaxed", "min_temperature": 0}, max_plate_nesting=1)
     with pytest.raises(ConfigError, match=r"model\.bits_prior must be a prior over bits"):
         build_vae(ModelConfig(z_dim=2, bits=3, bits_prior="normal"), (D,))
-    with pytest.raises(ConfigError, match="estimator 'dreg' needs reparameterized guide sites"):
-        loss_of(tiny_vae(), "dreg", tiny_data())
+    for estimator in ("dreg", "meanfield", "jit_meanfield"):
+        with pytest.raises(ConfigError, match=f"estimator '{estimator}' needs reparameterized guide sites"):
+            loss_of(tiny_vae().float(), estimator, tiny_data().float())
     with pytest.raises(ConfigError, match="model kind 'ss_vae' needs a continuous prior"):
         pyro_vae.fit(kind="ss_vae", prior="bernoulli", epochs=1)
 

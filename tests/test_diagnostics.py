@@ -61,8 +61,13 @@ def test_summarize_khat():
     assert summarize_khat(np.array([0.1, 0.8, 0.9, 0.2])) == {
         "psis_khat_mean": pytest.approx(0.5),
         "psis_khat_frac_above_0.7": 0.5,
+        "psis_khat_nonfinite": 0,
     }
-    assert summarize_khat(None) == {"psis_khat_mean": None, "psis_khat_frac_above_0.7": None}
+    assert summarize_khat(None) == {
+        "psis_khat_mean": None,
+        "psis_khat_frac_above_0.7": None,
+        "psis_khat_nonfinite": None,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +139,12 @@ def test_diagnose_exports_chosen_test_points(run_dir):
     assert main(["diagnose", str(run_dir), "--points", "2,5", "--draws", "10", "--samples", "30"]) == 0
     assert list(arviz.from_netcdf(run_dir / "diagnostics.nc").posterior["example"].values) == [2, 5]
     assert main(["diagnose", str(run_dir), "--points", "a,b"]) == 2
+
+
+def test_non_finite_khat_counts_as_unreliable_and_stays_out_of_the_mean():
+    """A binary code with few distinct weights leaves PSIS no tail to fit: k-hat is infinite there."""
+    summary = summarize_khat(np.array([0.2, np.inf, 0.9, np.nan]))
+    assert summary["psis_khat_mean"] == pytest.approx(0.55)
+    assert summary["psis_khat_frac_above_0.7"] == pytest.approx(0.75)
+    assert summary["psis_khat_nonfinite"] == 2
+    assert summarize_khat(np.array([np.inf]))["psis_khat_mean"] is None

@@ -35,11 +35,17 @@ def psis_khat(log_w: Tensor) -> np.ndarray:
     return np.asarray(khat, dtype=float)
 
 
-def summarize_khat(khat: np.ndarray | None) -> dict[str, float | None]:
-    """``psis_khat_mean`` and ``psis_khat_frac_above_0.7`` (``None`` when k-hat was not computed)."""
+def summarize_khat(khat: np.ndarray | None) -> dict[str, float | int | None]:
+    """``psis_khat_mean``, ``psis_khat_frac_above_0.7`` and ``psis_khat_nonfinite`` (``None``: not computed).
+
+    A non-finite k-hat (weights with no tail to fit, e.g. a binary code with
+    few distinct values) counts as unreliable and is left out of the mean.
+    """
     if khat is None:
-        return {"psis_khat_mean": None, "psis_khat_frac_above_0.7": None}
+        return {"psis_khat_mean": None, "psis_khat_frac_above_0.7": None, "psis_khat_nonfinite": None}
+    finite = np.isfinite(khat)
     return {
-        "psis_khat_mean": float(np.mean(khat)),
-        "psis_khat_frac_above_0.7": float(np.mean(khat > KHAT_THRESHOLD)),
+        "psis_khat_mean": float(np.mean(khat[finite])) if finite.any() else None,
+        "psis_khat_frac_above_0.7": float(np.mean(~(khat <= KHAT_THRESHOLD))),
+        "psis_khat_nonfinite": int((~finite).sum()),
     }

@@ -93,7 +93,13 @@ class ScopedJit(ELBO):
             warnings.catch_warnings(),
         ):
             warnings.filterwarnings("ignore", message=".*torch.jit.trace. is deprecated", category=FutureWarning)
-            return elbo.differentiable_loss(model, guide, x, **kwargs)
+            try:
+                return elbo.differentiable_loss(model, guide, x, **kwargs)
+            except NotImplementedError as error:  # Pyro's mean-field check on non-reparameterised sites
+                raise ConfigError(
+                    f"estimator {self.name!r} needs reparameterized guide sites ({error}): for binary "
+                    "latents use estimator 'graph', 'relaxed' or 'enum'"
+                ) from error
 
     def loss(self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
         return self.differentiable_loss(model, guide, *args, **kwargs).item()

@@ -1,0 +1,550 @@
+"""Per-step overhead of pyro-vae: a hand-written PyTorch VAE, the same VAE in idiomatic Pyro, and pyro-vae's trainer.
+
+Three implementations of one training step of the same model are timed in one
+process, alternating, on the same batches:
+
+(a) ``torch``: hand-written PyTorch modules, manual reparameterisation and the
+    single-sample ELBO written out with the same arithmetic as Pyro's
+    ``Trace_ELBO`` (``log p(x|z) + log N(z; 0, I) - log q(z|x)``, summed over the
+    batch), ``(loss / batch size).backward()`` and ``torch.optim.Adam``;
+(b) ``pyro``: the same modules as a Pyro model and guide written the idiomatic
+    way (``pyro.module``, ``pyro.plate``, ``pyro.sample``), stepped with
+    ``SVI(model, guide, pyro.optim.Adam, Trace_ELBO()).step``; both programs run
+    under ``poutine.scale(1 / batch size)`` so the gradient is that of the
+    per-example mean, as in (a) and (c);
+(c) ``pyro-vae``: ``Trainer.train_step`` of a VAE built by pyro-vae from its
+    config (estimator ``trace``, optimizer ``adam``).
+
+The model: MLP 784-400-100 encoder (ReLU, pyro-vae's default activation), a
+diagonal Gaussian ``q(z|x)`` with scale ``softplus(raw) + 1e-6``, ``z`` of 50
+dimensions with a standard normal prior, MLP 50-400-784 decoder giving Bernoulli
+logits; float32, CPU, Adam with learning rate 1e-3. (a) and (b) start from a copy
+of the parameters pyro-vae initialised for (c), so the three start identical;
+the losses of the first and last warm-up steps (same random numbers for every
+variant) are printed as a check that they compute the same thing.
+
+For each batch size, after ``--warmup`` steps of each variant, ``--repeats``
+blocks of ``--steps`` steps run in the order a, b, c, a, b, c, ...; each block is
+timed with ``time.perf_counter`` and gives one per-step time. The ratios c/a and
+b/a are taken block by block (block ``i`` of c over block ``i`` of a). The data
+are synthetic binary images (``Bernoulli(0.5)``, seeded), so no dataset is needed.
+
+Memory is measured after timing, on a few extra steps per variant, in two ways:
+
+- ``torch working memory``: the most bytes held by torch's CPU allocator during
+  one step beyond the parameters and the Adam state, that is gradients,
+  activations and temporaries. Every allocation and free is recorded by
+  ``torch.profiler`` (``profile_memory=True``) and summed in time order; the
+  peak of that sum within a step, above its level at the step's start, is added
+  to the bytes of gradients already held at the start (Pyro's SVI keeps zeroed
+  gradients between steps, ``zero_grad(set_to_none=True)`` frees them).
+- ``Python peak``: the most bytes of Python objects (Pyro's traces and messages,
+  for instance) live during one step above the level at its start
+  (``tracemalloc``; tensor storage is not counted there).
+
+Run it on an otherwise idle machine and paste the output into ``benchmarks/RESULTS.md``:
+
+    python benchmarks/step_overhead.py
+    python benchmarks/step_overhead.py --batch-sizes 128 --steps 20 --repeats 5 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import math
+import platform
+import shlex
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.infer import SVI, Trace_ELBO
+from pyro_vae.guides.posteriors import MIN_SCALE
+from torch import Tensor, nn
+from torch.nn.functional import binary_cross_entropy_with_logits, softplus
+from torch.profiler import ProfilerActivity, profile, record_function
+
+from pyro_vae.assemble import initial_vae, prepare_data
+from pyro_vae.config import resolve_config
+from pyro_vae.training import Trainer
+
+EVENT_SHAPE = (1, 28, 28)
+PIXELS = math.prod(EVENT_SHAPE)
+HIDDEN = 400
+Z_DIM = 50
+LR = 1e-3
+SEED = 0
+#: batches of synthetic data per batch size; steps cycle through them
+BATCHES = 4
+#: extra steps per variant on which memory is measured (the largest is reported)
+MEMORY_STEPS = 3
+LOG_SQRT_2PI = math.log(math.sqrt(2 * math.pi))
+MB = 2.0**20
+
+#: a training step: one batch in, the summed negative ELBO (before the update) out
+Step = Callable[[Tensor], float]
+#: names the profiler gives each measured step
+STEP_MARK = "step_overhead_step_"
+
+
+@dataclass
+class Variant:
+    """One implementation of the training step and the parameters it trains."""
+
+    step: Step
+    params: list[Tensor]
+
+    def grad_bytes(self) -> int:
+        """Bytes of the gradients currently held by the parameters."""
+        return sum(p.grad.nbytes for p in self.params if p.grad is not None)
+
+
+# -- (a) and (b): the networks, written by hand ----------------------------------------------
+
+
+class Encoder(nn.Module):
+    """``x -> flatten -> Linear(784, 400) -> ReLU -> Linear(400, 100) -> (loc, softplus(raw) + 1e-6)``.
+
+    The layer layout (``net.0``, ``net.2``) matches pyro-vae's ``MLPEncoder`` so
+    its ``state_dict`` loads here unchanged.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(PIXELS, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, 2 * Z_DIM))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        loc, raw = self.net(x.flatten(1)).split(Z_DIM, dim=-1)
+        return loc, softplus(raw) + MIN_SCALE
+
+
+class Decoder(nn.Module):
+    """``z -> Linear(50, 400) -> ReLU -> Linear(400, 784) -> logits of shape (B, 1, 28, 28)``.
+
+    The layer layout matches pyro-vae's ``MLPDecoder``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(Z_DIM, HIDDEN), nn.ReLU(), nn.Linear(HIDDEN, PIXELS))
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z).view(-1, *EVENT_SHAPE)
+
+
+def normal_log_prob(value: Tensor, loc: Tensor | float, scale: Tensor | float) -> Tensor:
+    """``log N(value; loc, scale^2)`` per element, written as ``torch.distributions.Normal.log_prob`` does.
+
+    Parameters
+    ----------
+    value, loc, scale
+        Broadcastable tensors (or numbers for a standard normal).
+
+    Returns
+    -------
+    Tensor
+        The elementwise log-density.
+    """
+    log_scale = torch.log(scale) if isinstance(scale, Tensor) else math.log(scale)
+    return -((value - loc) ** 2) / (2 * scale**2) - log_scale - LOG_SQRT_2PI
+
+
+@dataclass
+class HandWritten:
+    """Variant (a): the VAE in plain PyTorch, stepped with ``torch.optim.Adam``."""
+
+    encoder: Encoder
+    decoder: Decoder
+    optimizer: torch.optim.Optimizer
+
+    def loss(self, x: Tensor) -> Tensor:
+        """Single-sample negative ELBO summed over the batch, term by term as ``Trace_ELBO`` computes it.
+
+        Parameters
+        ----------
+        x
+            Binary images of shape ``(B, 1, 28, 28)``.
+
+        Returns
+        -------
+        Tensor
+            ``-(log p(x|z) + log p(z) - log q(z|x))`` summed over the batch, ``z ~ q(z|x)`` reparameterised.
+        """
+        loc, scale = self.encoder(x)
+        z = loc + torch.randn_like(loc) * scale
+        log_px = -binary_cross_entropy_with_logits(self.decoder(z), x, reduction="none").sum()
+        log_pz = normal_log_prob(z, 0.0, 1.0).sum()
+        log_qz = normal_log_prob(z, loc, scale).sum()
+        return -(log_px + log_pz - log_qz)
+
+    def step(self, x: Tensor) -> float:
+        """One Adam step on the gradient of the per-example mean; returns the summed loss."""
+        loss = self.loss(x)
+        (loss / x.shape[0]).backward()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+
+def hand_written(encoder: Encoder, decoder: Decoder) -> Variant:
+    """Variant (a) on ``encoder`` and ``decoder``.
+
+    Returns
+    -------
+    Variant
+        Its step does one training step on a batch.
+    """
+    params = [*encoder.parameters(), *decoder.parameters()]
+    return Variant(HandWritten(encoder, decoder, torch.optim.Adam(params, lr=LR)).step, params)
+
+
+def idiomatic_pyro(encoder: Encoder, decoder: Decoder) -> Variant:
+    """Variant (b): the same VAE as a Pyro model and guide, stepped by ``SVI`` with ``pyro.optim.Adam``.
+
+    The global parameter store is cleared first; ``pyro.module`` registers both
+    networks in it on the first step.
+
+    Returns
+    -------
+    Variant
+        Its step does one ``svi.step`` on a batch and returns the summed loss.
+    """
+    pyro.clear_param_store()
+
+    def model(x: Tensor) -> None:
+        pyro.module("decoder", decoder)
+        batch = x.shape[0]
+        with pyro.plate("data", batch), poutine.scale(scale=1.0 / batch):
+            z_loc = x.new_zeros((batch, Z_DIM))
+            z_scale = x.new_ones((batch, Z_DIM))
+            z = pyro.sample("z", dist.Normal(z_loc, z_scale).to_event(1))
+            pyro.sample("x", dist.Bernoulli(logits=decoder(z)).to_event(3), obs=x)
+
+    def guide(x: Tensor) -> None:
+        pyro.module("encoder", encoder)
+        batch = x.shape[0]
+        with pyro.plate("data", batch), poutine.scale(scale=1.0 / batch):
+            loc, scale = encoder(x)
+            pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+
+    svi = SVI(model, guide, pyro.optim.Adam({"lr": LR}), Trace_ELBO())
+
+    def step(x: Tensor) -> float:
+        return svi.step(x) * x.shape[0]
+
+    # pyro.module stores these very tensors in the param store, so their .grad is what SVI fills
+    return Variant(step, [*encoder.parameters(), *decoder.parameters()])
+
+
+# -- (c): pyro-vae ------------------------------------------------------------------------------
+
+
+def pyro_vae_trainer(data: Tensor, batch_size: int) -> Trainer:
+    """Variant (c): pyro-vae's trainer for the same VAE, built as ``pyro_vae.fit`` builds it.
+
+    Parameters
+    ----------
+    data
+        The in-memory examples (the ``array`` data source); ``train_step`` is
+        then fed batches directly, so the split only satisfies the constructor.
+    batch_size
+        Recorded in the config (``train_step`` takes whatever batch it is given).
+
+    Returns
+    -------
+    Trainer
+        With the VAE initialised from ``SEED`` and in training mode.
+    """
+    config = resolve_config(
+        seed=SEED,
+        data={"name": "array", "binarize": "none", "scale": 1.0},
+        model={
+            "z_dim": Z_DIM,
+            "prior": "normal",
+            "likelihood": "bernoulli",
+            "network": {"name": "mlp", "hidden": [HIDDEN]},
+        },
+        train={"estimator": "trace", "optimizer": "adam", "lr": LR, "batch_size": batch_size, "grad_clip": 0.0},
+    )
+    prepared = prepare_data(config, data)
+    vae = initial_vae(config, prepared)
+    vae.train()
+    return Trainer(vae, config, prepared, run_dir=None, log=None, progress=False)
+
+
+def trainer_step(trainer: Trainer) -> Variant:
+    """``trainer.train_step(x, None, 1.0)`` as a variant (no labels, KL weight 1)."""
+
+    def step(x: Tensor) -> float:
+        return trainer.train_step(x, None, 1.0)
+
+    return Variant(step, list(trainer.loss.parameters()))
+
+
+def build_variants(data: Tensor, batch_size: int) -> dict[str, Variant]:
+    """The three variants, (a) and (b) starting from copies of the parameters pyro-vae initialised for (c).
+
+    Returns
+    -------
+    dict[str, Variant]
+        ``torch`` (a), ``pyro`` (b) and ``pyro-vae`` (c), in that order.
+    """
+    trainer = pyro_vae_trainer(data, batch_size)
+    encoder_state = trainer.vae.guide.encoder.state_dict()
+    decoder_state = trainer.vae.model.decoder.state_dict()
+    nets = []
+    for _ in range(2):
+        encoder, decoder = Encoder(), Decoder()
+        encoder.load_state_dict(encoder_state)  # strict: fails unless the layouts are identical
+        decoder.load_state_dict(decoder_state)
+        nets.append((encoder, decoder))
+    return {"torch": hand_written(*nets[0]), "pyro": idiomatic_pyro(*nets[1]), "pyro-vae": trainer_step(trainer)}
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+
+def synthetic_batches(batch_size: int) -> tuple[Tensor, list[Tensor]]:
+    """Seeded ``Bernoulli(0.5)`` images, all of them and cut into batches.
+
+    Returns
+    -------
+    tuple[Tensor, list[Tensor]]
+        The ``(BATCHES * batch_size, 1, 28, 28)`` float32 data and its contiguous batches.
+    """
+    gen = torch.Generator().manual_seed(SEED)
+    data = torch.bernoulli(torch.full((BATCHES * batch_size, *EVENT_SHAPE), 0.5), generator=gen)
+    return data, [b.contiguous() for b in data.split(batch_size)]
+
+
+def warm_up(step: Step, batches: list[Tensor], steps: int) -> list[float]:
+    """``steps`` untimed steps, each after ``torch.manual_seed(SEED + i)``, so every variant draws the same noise.
+
+    Returns
+    -------
+    list[float]
+        The summed loss of each step.
+    """
+    losses = []
+    for i in range(steps):
+        torch.manual_seed(SEED + i)
+        losses.append(step(batches[i % len(batches)]))
+    return losses
+
+
+def time_block(step: Step, batches: list[Tensor], steps: int) -> float:
+    """Seconds per step over ``steps`` consecutive steps (one ``perf_counter`` interval)."""
+    gc.collect()
+    start = time.perf_counter()
+    for i in range(steps):
+        step(batches[i % len(batches)])
+    return (time.perf_counter() - start) / steps
+
+
+def torch_working_bytes(variant: Variant, x: Tensor, steps: int) -> int:
+    """Most bytes of gradients, activations and temporaries held by torch during one step.
+
+    ``steps + 1`` steps run under ``torch.profiler`` (``profile_memory=True``);
+    the first only brings every block freed later into the recording (the
+    profiler cannot see frees of blocks allocated before it started). For each
+    other step, the peak of the running sum of allocations and frees above its
+    level at the step's start is taken; the largest, plus the gradient bytes held
+    between steps, is returned.
+
+    Parameters
+    ----------
+    variant
+        The variant to measure, warmed up (its Adam state exists).
+    x
+        The batch every measured step uses.
+    steps
+        Measured steps.
+    """
+    held = variant.grad_bytes()
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        for i in range(steps + 1):
+            with record_function(f"{STEP_MARK}{i}"):
+                variant.step(x)
+    events = prof.profiler.kineto_results.events()
+    memory = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
+    times = np.array([t for t, _ in memory], dtype=np.int64)
+    level = np.cumsum([n for _, n in memory], dtype=np.int64)
+    peak = 0
+    for e in events:
+        if not e.name().startswith(STEP_MARK) or e.name() == f"{STEP_MARK}0":
+            continue
+        start = np.searchsorted(times, e.start_ns(), side="left")
+        end = np.searchsorted(times, e.end_ns(), side="right")
+        before = level[start - 1] if start > 0 else 0
+        if end > start:
+            peak = max(peak, int(level[start:end].max() - before))
+    return held + peak
+
+
+def python_peak_bytes(step: Step, x: Tensor) -> int:
+    """Most bytes of Python objects live during one step above the level at its start (``tracemalloc``)."""
+    tracemalloc.start()
+    try:
+        step(x)  # the first traced step allocates tracemalloc's own tables
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        step(x)
+        return max(0, tracemalloc.get_traced_memory()[1] - before)
+    finally:
+        tracemalloc.stop()
+
+
+@dataclass
+class Measurement:
+    """What one variant gave at one batch size."""
+
+    seconds: list[float]  # per step, one entry per block
+    torch_working: int
+    python_peak: int
+    first_loss: float
+    last_loss: float
+    parameters: int
+
+
+def measure(batch_size: int, steps: int, repeats: int, warmup: int) -> dict[str, Measurement]:
+    """Warm up, time alternating blocks, then measure memory, for every variant at ``batch_size``.
+
+    Returns
+    -------
+    dict[str, Measurement]
+        Per variant name, in the order (a), (b), (c).
+    """
+    data, batches = synthetic_batches(batch_size)
+    variants = build_variants(data, batch_size)
+    losses = {name: warm_up(v.step, batches, warmup) for name, v in variants.items()}
+    seconds: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, v in variants.items():
+            seconds[name].append(time_block(v.step, batches, steps))
+    out = {}
+    for name, v in variants.items():
+        working = torch_working_bytes(v, batches[0], MEMORY_STEPS)
+        python_peak = python_peak_bytes(v.step, batches[0])
+        size = sum(p.numel() for p in v.params)
+        out[name] = Measurement(seconds[name], working, python_peak, losses[name][0], losses[name][-1], size)
+    return out
+
+
+# -- reporting ----------------------------------------------------------------------------------
+
+
+def summary(values: list[float]) -> tuple[float, float, float, float, float]:
+    """Median, 25th and 75th percentiles, minimum and maximum of ``values``."""
+    a = np.asarray(values, dtype=float)
+    return (
+        float(np.median(a)),
+        float(np.percentile(a, 25)),
+        float(np.percentile(a, 75)),
+        float(a.min()),
+        float(a.max()),
+    )
+
+
+def print_header(args: argparse.Namespace) -> None:
+    """The command, date, machine and library versions, ready for ``RESULTS.md``."""
+    print("## Per-step overhead: hand-written PyTorch (a), idiomatic Pyro (b), pyro-vae (c)\n")
+    print(f"- Command: `python {shlex.join(sys.argv)}`")
+    print(
+        f"- Date: {datetime.date.today().isoformat()}. Machine: {platform.machine()}, {platform.system()}, "
+        f"Python {platform.python_version()}, torch {torch.__version__}, pyro-ppl {pyro.__version__}, "
+        f"torch threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()})."
+    )
+    print(
+        f"- MLP 784-{HIDDEN}-{2 * Z_DIM} / {Z_DIM}-{HIDDEN}-784, ReLU, Bernoulli likelihood, N(0, I) prior, float32, "
+        f"CPU, Adam lr {LR:g}; {args.warmup} warm-up steps, then {args.repeats} blocks of {args.steps} steps per "
+        "variant, alternating a, b, c."
+    )
+    print(
+        "- torch working MB: most MB held by torch's CPU allocator during one step beyond the parameters and "
+        "Adam state (gradients, activations, temporaries; torch.profiler with profile_memory, largest of "
+        f"{MEMORY_STEPS} steps). Python peak MB: most MB of Python objects live during one step (tracemalloc). "
+        "Both measured after timing.\n"
+    )
+
+
+def print_loss_check(batch_size: int, results: dict[str, Measurement]) -> None:
+    """Summed losses of the first and last warm-up step per variant (same seeds, same starting parameters)."""
+    first = ", ".join(f"{name} {m.first_loss:.4f}" for name, m in results.items())
+    last = ", ".join(f"{name} {m.last_loss:.4f}" for name, m in results.items())
+    sizes = ", ".join(f"{name} {m.parameters}" for name, m in results.items())
+    print(f"- batch {batch_size}: parameters: {sizes}")
+    print(f"- batch {batch_size}: summed loss of warm-up step 1: {first}; of the last warm-up step: {last}")
+
+
+def table_rows(batch_size: int, results: dict[str, Measurement]) -> list[str]:
+    """Markdown rows for one batch size: time per step, memory and the block-paired ratio to (a)."""
+    labels = {"torch": "(a) torch", "pyro": "(b) pyro", "pyro-vae": "(c) pyro-vae"}
+    base = np.asarray(results["torch"].seconds)
+    rows = []
+    for name, m in results.items():
+        med, p25, p75, lo, hi = (1e3 * v for v in summary(m.seconds))
+        if name == "torch":
+            ratio = "1 |  |"
+        else:
+            r_med, r25, r75, r_lo, r_hi = summary(list(np.asarray(m.seconds) / base))
+            ratio = f"{r_med:.2f} | {r25:.2f}-{r75:.2f} ({r_lo:.2f}-{r_hi:.2f}) |"
+        rows.append(
+            f"| {batch_size} | {labels[name]} | {med:.3f} | {p25:.3f}-{p75:.3f} ({lo:.3f}-{hi:.3f}) | "
+            f"{m.torch_working / MB:.2f} | {m.python_peak / MB:.3f} | {ratio}"
+        )
+    return rows
+
+
+def print_table(all_results: dict[int, dict[str, Measurement]]) -> None:
+    """The Markdown table of every batch size and variant."""
+    print()
+    print(
+        "| batch | variant | ms/step median | ms/step p25-p75 (min-max) | torch working MB/step | Python peak MB/step "
+        "| ratio to (a), median | ratio p25-p75 (min-max) |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for batch_size, results in all_results.items():
+        for row in table_rows(batch_size, results):
+            print(row)
+    print("\nRatios are block-paired: block i of (b) or (c) over block i of (a), then summarised over blocks.")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--batch-sizes", default="128,512", help="comma-separated batch sizes")
+    parser.add_argument("--steps", type=int, default=50, help="timed steps per block")
+    parser.add_argument("--repeats", type=int, default=10, help="alternating blocks per variant")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps per variant before timing (>= 1)")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
+    args = parser.parse_args()
+    args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    if not args.batch_sizes or min(args.batch_sizes) < 1:
+        parser.error("--batch-sizes must list positive integers")
+    if min(args.steps, args.repeats, args.warmup) < 1:
+        parser.error("--steps, --repeats and --warmup must be positive")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    print_header(args)
+    all_results = {}
+    for batch_size in args.batch_sizes:
+        all_results[batch_size] = measure(batch_size, args.steps, args.repeats, args.warmup)
+        print_loss_check(batch_size, all_results[batch_size])
+    print_table(all_results)
+
+
+if __name__ == "__main__":
+    main()
