@@ -157,13 +157,21 @@ def test_compare_refuses_bad_requests(comparison, tmp_path):
             "trace, iwae:5,dreg:10",
             ["trace", {"name": "iwae", "num_particles": 5}, {"name": "dreg", "num_particles": 10}],
         ),
+        (
+            "graph/baseline=learned,relaxed:2/straight_through=true/temperature=0.7",
+            [
+                {"name": "graph", "baseline": "learned"},
+                {"name": "relaxed", "num_particles": 2, "straight_through": True, "temperature": 0.7},
+            ],
+        ),
     ],
+    ids=["name", "particles", "options"],
 )
 def test_parse_estimators(text, expected):
     assert parse_estimators(text) == expected
 
 
-@pytest.mark.parametrize("text", ["iwae:x", "iwae:0", ",trace", "trace,"])
+@pytest.mark.parametrize("text", ["iwae:x", "iwae:0", ",trace", "trace,", "graph/baseline"])
 def test_parse_estimators_rejects_bad_entries(text):
     with pytest.raises(ConfigError, match="--estimators"):
         parse_estimators(text)
@@ -201,3 +209,17 @@ def test_compare_command_prints_the_table(tmp_path, capsys):
     assert (tmp_path / "c" / "comparison.csv").is_file()
     assert main(["compare", "--estimators", "iwae:x", "--out", str(tmp_path / "d")]) == 2
     assert "number of particles" in capsys.readouterr().err
+
+
+def test_compare_trains_binary_codes_with_each_of_their_estimators(tmp_path):
+    """Binary latents: graph, relaxed and enum compared on one model; no iwae/dreg SNR-vs-K curve for them."""
+    estimators = [{"name": "graph", "baseline": "learned"}, "relaxed", "enum"]
+    result = compare(
+        "examples/configs/digits.toml", estimators, out=tmp_path / "bits", prior="bernoulli", z_dim=6, **SMALL
+    )
+    assert [row.estimator for row in result.rows] == ["graph-baselinelearned", "relaxed", "enum"]
+    for row in result.rows:
+        assert row.test_elbo <= row.test_log_likelihood
+        assert row.snr_encoder_start > 0
+    assert result.snr_vs_k == []
+    assert (tmp_path / "bits" / "comparison.csv").exists() and not (tmp_path / "bits" / "snr_vs_k.png").exists()

@@ -7,6 +7,7 @@ import argparse
 from tqdm.auto import tqdm
 
 from pyro_vae.comparison import compare, markdown_table
+from pyro_vae.config.overrides import parse_assignment
 from pyro_vae.errors import ConfigError
 from pyro_vae.registry import ComponentSpec
 
@@ -25,7 +26,9 @@ DIR receives one run directory per estimator and:
   learning_curves.png             validation ELBO per epoch of every estimator
 
 Estimators: a registered name (`pyro-vae list`), optionally with its number of
-particles after a colon: --estimators trace,meanfield,iwae:5,dreg:5,stl
+particles after a colon and options after slashes:
+  --estimators trace,meanfield,iwae:5,dreg:5,stl
+  --estimators graph/baseline=learned,relaxed/straight_through=true,enum/max_bits=8
 """
 
 
@@ -42,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--estimators",
         required=True,
         metavar="LIST",
-        help="comma-separated estimators, each NAME or NAME:K (K = num_particles)",
+        help="comma-separated estimators, each NAME, NAME:K (K = num_particles) and /key=value options",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="new directory for the runs and the comparison")
     p.add_argument(
@@ -70,18 +73,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parse_estimators(text: str) -> list[ComponentSpec]:
-    """``"trace,iwae:5"`` -> ``["trace", {"name": "iwae", "num_particles": 5}]``."""
+    """``"trace,iwae:5,graph/baseline=learned"`` -> ``["trace", {"name": "iwae", "num_particles": 5}, {...}]``."""
     specs: list[ComponentSpec] = []
     for item in (part.strip() for part in text.split(",")):
-        name, sep, k = item.partition(":")
+        head, *options = item.split("/")
+        name, sep, k = head.partition(":")
         if not name:
             raise ConfigError(f"--estimators has an empty entry in {text!r}")
-        if not sep:
-            specs.append(name)
-        elif k.isdigit() and int(k) > 0:
-            specs.append({"name": name, "num_particles": int(k)})
-        else:
+        spec: dict[str, object] = {"name": name}
+        if sep and not (k.isdigit() and int(k) > 0):
             raise ConfigError(f"--estimators entry {item!r}: after ':' give the number of particles, e.g. iwae:5")
+        if sep:
+            spec["num_particles"] = int(k)
+        for option in options:
+            if "=" not in option:
+                raise ConfigError(
+                    f"--estimators entry {item!r}: give options as /key=value, e.g. graph/baseline=learned"
+                )
+            key, value = parse_assignment(option)
+            spec[key] = value
+        specs.append(name if len(spec) == 1 else spec)
     return specs
 
 

@@ -43,10 +43,16 @@ class _RunningMoments:
         self.m2 += delta * (value - self.mean)
 
     def snr(self) -> float:
-        """Mean over elements of ``|mean| / std``, leaving out elements whose gradient never varies."""
+        """Mean over elements of ``|mean| / std``, leaving out elements whose gradient never varies.
+
+        An exact gradient (e.g. ``enum`` summing over every latent value) never
+        varies at all: its SNR is infinite (``nan`` if it is also zero).
+        """
         std = (self.m2 / max(self.n - 1, 1)).sqrt()
         varies = std > 0
-        return float((self.mean[varies].abs() / std[varies]).mean()) if bool(varies.any()) else float("nan")
+        if bool(varies.any()):
+            return float((self.mean[varies].abs() / std[varies]).mean())
+        return float("inf") if bool((self.mean != 0).any()) else float("nan")
 
 
 def _flat_grad(module: nn.Module) -> Tensor:
