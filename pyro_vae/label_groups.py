@@ -67,5 +67,7 @@ def one_hot_float(y: Tensor, classes: int, like: Tensor) -> Tensor:
 
 def concat_broadcast(tensors: list[Tensor]) -> Tensor:
     """Concatenate along the last dimension after broadcasting all leading dimensions."""
+    if len(tensors) == 1:
+        return tensors[0]
     batch = torch.broadcast_shapes(*(t.shape[:-1] for t in tensors))
     return torch.cat([t.expand(*batch, t.shape[-1]) for t in tensors], dim=-1)

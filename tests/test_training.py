@@ -209,3 +209,13 @@ def test_training_options_run_and_improve(options):
     assert np.isfinite(result.summary["test_log_likelihood"])
     if "scheduler" in options:
         assert result.history[-1]["lr"] < result.history[0]["lr"]
+
+
+def test_skipping_distribution_checks_during_steps_changes_no_number():
+    """The training fast path (Pyro's per-step validation off) gives the same run to the last bit."""
+    runs = [
+        pyro_vae.fit(epochs=2, z_dim=3, eval={"samples": 10}, pictures=False, validate_distributions=check)
+        for check in (True, False)
+    ]
+    assert [r["train_elbo"] for r in runs[0].history] == [r["train_elbo"] for r in runs[1].history]
+    assert runs[0].summary["test_elbo"] == runs[1].summary["test_elbo"]

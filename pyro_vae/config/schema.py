@@ -118,6 +118,9 @@ class TrainConfig:
     patience: int = 10
     grad_clip: float = 0.0
     labelled_per_batch: int = 0
+    # check every distribution's arguments and samples at every step (Pyro's validation; slower). The data's
+    # support is checked once before training either way, and a non-finite loss always stops training.
+    validate_distributions: bool = False
 
 
 @dataclass

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import pyro
 import torch
 from tqdm.auto import tqdm
 
@@ -84,7 +85,7 @@ class Trainer:
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> float:
         """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds); returns the summed loss."""
-        with local_params():
+        with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
             loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
         if not torch.isfinite(loss):
             raise TrainingError(
