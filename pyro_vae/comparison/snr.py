@@ -2,7 +2,8 @@
 
 For each parameter element, ``SNR = |mean| / std`` over repeated gradient
 estimates on the same batch; reported as the average over the elements of the
-encoder (guide) and of the decoder (model: decoder, prior, likelihood).
+encoder (guide, without the baseline networks of score-function estimators)
+and of the decoder (model: decoder, prior, likelihood).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.guides import BernoulliPosterior
 from pyro_vae.registry import ComponentSpec
 from pyro_vae.vae import VAE
 
@@ -55,14 +57,16 @@ class _RunningMoments:
         return float("inf") if bool((self.mean != 0).any()) else float("nan")
 
 
-def _flat_grad(module: nn.Module) -> Tensor:
+def _flat_grad(params: list[nn.Parameter]) -> Tensor:
     return torch.cat(
-        [
-            (p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double()
-            for p in module.parameters()
-            if p.requires_grad
-        ]
+        [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double() for p in params]
     )
+
+
+def _variational_parameters(guide: nn.Module) -> list[nn.Parameter]:
+    """The guide's parameters of ``q`` itself, without the baseline networks of score-function estimators."""
+    baselines = {id(p) for m in guide.modules() if isinstance(m, BernoulliPosterior) for p in m.baseline.parameters()}
+    return [p for p in guide.parameters() if p.requires_grad and id(p) not in baselines]
 
 
 def gradient_snr(vae: VAE, estimator: ComponentSpec, x: Tensor, repeats: int = 100, seed: int = 0) -> GradientSNR:
@@ -84,14 +88,16 @@ def gradient_snr(vae: VAE, estimator: ComponentSpec, x: Tensor, repeats: int = 1
     if repeats < 2:
         raise ValueError(f"gradient SNR needs at least 2 repeats, got {repeats}")
     loss = ESTIMATORS.build(estimator, max_plate_nesting=vae.max_plate_nesting)(vae.model, vae.guide)
-    encoder = _RunningMoments(sum(p.numel() for p in vae.guide.parameters() if p.requires_grad))
-    decoder = _RunningMoments(sum(p.numel() for p in vae.model.parameters() if p.requires_grad))
+    guide_params = _variational_parameters(vae.guide)
+    model_params = [p for p in vae.model.parameters() if p.requires_grad]
+    encoder = _RunningMoments(sum(p.numel() for p in guide_params))
+    decoder = _RunningMoments(sum(p.numel() for p in model_params))
     with torch.random.fork_rng(), local_params():
         torch.manual_seed(seed)
         for _ in range(repeats):
             vae.zero_grad(set_to_none=True)
             (loss(x) / x.shape[0]).backward()
-            encoder.add(_flat_grad(vae.guide))
-            decoder.add(_flat_grad(vae.model))
+            encoder.add(_flat_grad(guide_params))
+            decoder.add(_flat_grad(model_params))
     vae.zero_grad(set_to_none=True)
     return GradientSNR(encoder=encoder.snr(), decoder=decoder.snr())
