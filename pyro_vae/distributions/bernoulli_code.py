@@ -98,7 +98,8 @@ class RelaxedBernoulliCode(dist.Independent):
     def __init__(self, temperature: float, logits: Tensor, straight_through: bool = False) -> None:
         cls = dist.RelaxedBernoulliStraightThrough if straight_through else dist.RelaxedBernoulli
         self.temperature, self.straight_through = temperature, straight_through
-        super().__init__(cls(torch.as_tensor(temperature, dtype=logits.dtype), logits=logits), 1)
+        tau = torch.as_tensor(temperature, dtype=logits.dtype, device=logits.device)
+        super().__init__(cls(tau, logits=logits), 1)
 
     def expand(self, batch_shape: torch.Size, _instance: RelaxedBernoulliCode | None = None) -> RelaxedBernoulliCode:
         logits = self.base_dist.logits.expand(*batch_shape, *self.event_shape)
