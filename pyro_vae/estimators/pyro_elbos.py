@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pyro.infer import ELBO, Trace_ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
+from pyro.infer import ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.estimators.fast_trace import FastTrace_ELBO
 
 __all__ = ["DifferentiableTraceGraph_ELBO", "MeanField_ELBO", "meanfield_elbo", "trace_elbo", "with_particles"]
 
@@ -51,6 +52,9 @@ def with_particles(
 def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
     """Monte Carlo ELBO (pyro.infer.Trace_ELBO): reparameterised samples, score-function terms for the rest.
 
+    A plain VAE with continuous latents and one particle skips Pyro's tracing
+    (:class:`~pyro_vae.estimators.fast_trace.FastTrace_ELBO`): same numbers, less overhead.
+
     Parameters
     ----------
     num_particles
@@ -58,7 +62,7 @@ def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particl
     vectorize_particles
         Draw the particles in one vectorised pass instead of a Python loop.
     """
-    return with_particles(Trace_ELBO, "trace", max_plate_nesting, num_particles, vectorize_particles)
+    return with_particles(FastTrace_ELBO, "trace", max_plate_nesting, num_particles, vectorize_particles)
 
 
 class MeanField_ELBO(TraceMeanField_ELBO):  # noqa: N801 (named like Pyro's classes)
