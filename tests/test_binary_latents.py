@@ -221,6 +221,8 @@ def test_bad_options_of_binary_parts_are_clear_errors():
         ESTIMATORS.build({"name": "graph", "baseline": "average"}, max_plate_nesting=1)
     with pytest.raises(ConfigError, match="min_temperature must be a positive number"):
         ESTIMATORS.build({"name": "relaxed", "min_temperature": 0}, max_plate_nesting=1)
+    with pytest.raises(ConfigError, match="must not exceed temperature"):
+        ESTIMATORS.build({"name": "relaxed", "temperature": 0.5, "min_temperature": 1.0}, max_plate_nesting=1)
     with pytest.raises(ConfigError, match=r"model\.bits_prior must be a prior over bits"):
         build_vae(ModelConfig(z_dim=2, bits=3, bits_prior="normal"), (D,))
     for estimator in ("dreg", "meanfield", "jit_meanfield"):

@@ -103,11 +103,16 @@ def relaxed_elbo(
     tau, tau_min = _positive("temperature", temperature), _positive("min_temperature", min_temperature)
     if isinstance(anneal_rate, bool) or not isinstance(anneal_rate, (int, float)) or anneal_rate < 0:
         raise ConfigError(f"estimator 'relaxed': anneal_rate must be a non-negative number, got {anneal_rate!r}")
+    if tau_min > tau:
+        raise ConfigError(
+            f"estimator 'relaxed': min_temperature ({tau_min}) must not exceed temperature ({tau}), "
+            "the starting point of the schedule"
+        )
     if not isinstance(straight_through, bool):
         raise ConfigError(f"estimator 'relaxed': straight_through must be true or false, got {straight_through!r}")
     return Relaxed_ELBO(
         temperature=tau,
-        min_temperature=min(tau_min, tau),
+        min_temperature=tau_min,
         anneal_rate=float(anneal_rate),
         straight_through=straight_through,
         num_particles=num_particles,
