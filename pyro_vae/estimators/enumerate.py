@@ -18,7 +18,8 @@ from torch import Tensor
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators.pyro_elbos import with_particles
 
 __all__ = ["EnumerateAll_ELBO", "enum_elbo"]
 
@@ -64,13 +65,14 @@ def enum_elbo(
     max_bits
         Largest binary code summed over (``2**max_bits`` decoder passes per example).
     """
-    check_particles("enum", num_particles)
     if isinstance(max_bits, bool) or not isinstance(max_bits, int) or max_bits < 1:
         raise ConfigError(f"estimator 'enum': max_bits must be a positive integer, got {max_bits!r}")
-    return EnumerateAll_ELBO(
+    return with_particles(
+        EnumerateAll_ELBO,
+        "enum",
+        max_plate_nesting,
+        num_particles,
+        vectorize_particles,
         max_bits=max_bits,
-        num_particles=num_particles,
-        vectorize_particles=vectorize_particles and num_particles > 1,
-        max_plate_nesting=max_plate_nesting,
         strict_enumeration_warning=False,
     )

@@ -23,8 +23,8 @@ from torch import Tensor
 
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS, check_particles
-from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO
+from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, with_particles
 
 __all__ = ["BASELINES", "BaselinedTraceGraph_ELBO", "DecayingAverage", "graph_elbo"]
 
@@ -109,16 +109,17 @@ def graph_elbo(
     beta
         Decay of the ``decaying`` baseline, in ``[0, 1)``.
     """
-    check_particles("graph", num_particles)
     if baseline not in BASELINES:
         raise ConfigError(f"estimator 'graph': baseline must be one of {', '.join(BASELINES)}, got {baseline!r}")
     if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < 1:
         raise ConfigError(f"estimator 'graph': beta must be a number in [0, 1), got {beta!r}")
-    vectorize = vectorize_particles and num_particles > 1 and baseline == "none"
-    return BaselinedTraceGraph_ELBO(
+    # baselines see one particle at a time: vectorise only without them
+    return with_particles(
+        BaselinedTraceGraph_ELBO,
+        "graph",
+        max_plate_nesting,
+        num_particles,
+        vectorize_particles and baseline == "none",
         baseline=baseline,
         beta=float(beta),
-        num_particles=num_particles,
-        vectorize_particles=vectorize,
-        max_plate_nesting=max_plate_nesting,
     )

@@ -23,7 +23,8 @@ from torch import Tensor
 
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators.pyro_elbos import with_particles
 
 __all__ = ["RelaxBinaryCodes", "Relaxed_ELBO", "relaxed_elbo"]
 
@@ -99,7 +100,6 @@ def relaxed_elbo(
     num_particles, vectorize_particles
         As for ``trace``.
     """
-    check_particles("relaxed", num_particles)
     tau, tau_min = _positive("temperature", temperature), _positive("min_temperature", min_temperature)
     if isinstance(anneal_rate, bool) or not isinstance(anneal_rate, (int, float)) or anneal_rate < 0:
         raise ConfigError(f"estimator 'relaxed': anneal_rate must be a non-negative number, got {anneal_rate!r}")
@@ -110,12 +110,14 @@ def relaxed_elbo(
         )
     if not isinstance(straight_through, bool):
         raise ConfigError(f"estimator 'relaxed': straight_through must be true or false, got {straight_through!r}")
-    return Relaxed_ELBO(
+    return with_particles(
+        Relaxed_ELBO,
+        "relaxed",
+        max_plate_nesting,
+        num_particles,
+        vectorize_particles,
         temperature=tau,
         min_temperature=tau_min,
         anneal_rate=float(anneal_rate),
         straight_through=straight_through,
-        num_particles=num_particles,
-        vectorize_particles=vectorize_particles and num_particles > 1,
-        max_plate_nesting=max_plate_nesting,
     )
