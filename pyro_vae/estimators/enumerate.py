@@ -24,6 +24,14 @@ from pyro_vae.estimators.pyro_elbos import with_particles
 __all__ = ["EnumerateAll_ELBO", "enum_elbo"]
 
 
+class _RefusedError(Exception):
+    """Raised inside the guide's trace when a code is too large to enumerate."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class EnumerateAll_ELBO(TraceEnum_ELBO):  # noqa: N801 (named like Pyro's classes)
     """:class:`pyro.infer.TraceEnum_ELBO` that enumerates every enumerable guide site, up to ``max_bits`` per code."""
 
@@ -36,7 +44,7 @@ class EnumerateAll_ELBO(TraceEnum_ELBO):  # noqa: N801 (named like Pyro's classe
         if not is_latent_sample(msg) or not fn.has_enumerate_support or "enumerate" in msg["infer"]:
             return {}
         if isinstance(fn, BernoulliCode) and fn.event_shape[0] > self.max_bits:
-            raise ConfigError(
+            raise _RefusedError(
                 f"estimator 'enum' would sum over all 2**{fn.event_shape[0]} codes of site {msg['name']!r}, "
                 f"above its max_bits = {self.max_bits}: use fewer bits, raise max_bits "
                 f'(train.estimator = {{name = "enum", max_bits = {fn.event_shape[0]}}}) if memory allows, '
@@ -47,7 +55,10 @@ class EnumerateAll_ELBO(TraceEnum_ELBO):  # noqa: N801 (named like Pyro's classe
     def differentiable_loss(
         self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Tensor:
-        return super().differentiable_loss(model, poutine.infer_config(guide, self._configure), *args, **kwargs)
+        try:
+            return super().differentiable_loss(model, poutine.infer_config(guide, self._configure), *args, **kwargs)
+        except _RefusedError as refusal:  # Pyro appends trace shapes to errors raised inside a trace: keep our words
+            raise ConfigError(refusal.reason) from None
 
 
 @ESTIMATORS.register("enum")
