@@ -1,4 +1,4 @@
-"""The direct path of the ``trace`` estimator gives Pyro's Trace_ELBO numbers, and steps aside when it must."""
+"""The direct (untraced) path gives Pyro's numbers: Trace_ELBO's in training, the traced log-weights in evaluation."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from test_components import EVENT, data_for
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config import ModelConfig
-from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.estimators import ESTIMATORS, direct_applies, direct_log_weights, draw_particles
 from pyro_vae.estimators.fast_trace import FastTrace_ELBO
+from pyro_vae.evaluation import log_importance_weights
 from pyro_vae.vae import VAE, build_vae
 
 CONTINUOUS = ["normal", "learned_normal", "laplace", "mixture", {"name": "vamp", "components": 4}]
@@ -42,15 +43,56 @@ def test_direct_path_matches_pyro_trace_elbo_in_value_and_gradient(prior, likeli
         assert ((a - b).norm() / b.norm().clamp_min(1e-12)).item() < 1e-5
 
 
+@pytest.mark.parametrize("likelihood", LIKELIHOODS)
+@pytest.mark.parametrize("prior", CONTINUOUS, ids=lambda p: p if isinstance(p, str) else p["name"])
+def test_direct_log_weights_match_the_traced_particles(prior, likelihood):
+    torch.manual_seed(0)
+    vae = build_vae(ModelConfig(z_dim=3, prior=prior, likelihood=likelihood), EVENT)
+    x = data_for(likelihood, torch.Generator().manual_seed(1))
+    with torch.no_grad(), local_params():
+        torch.manual_seed(5)
+        direct = direct_log_weights(vae.model, vae.guide, x, 6)
+        torch.manual_seed(5)
+        traced = draw_particles(vae.model, vae.guide, (x,), {}, 6).log_w
+    assert direct.shape == traced.shape == (6, x.shape[0])
+    torch.testing.assert_close(direct, traced, rtol=1e-6, atol=1e-4)
+
+
+def test_importance_weights_take_the_direct_path_and_keep_their_values():
+    vae = build_vae(ModelConfig(z_dim=2), EVENT)
+    x = data_for("bernoulli", torch.Generator().manual_seed(1))
+    torch.manual_seed(7)
+    chunked = log_importance_weights(vae.model, vae.guide, x, 7, chunk=3)
+    torch.manual_seed(7)
+    with torch.no_grad(), local_params():
+        traced = torch.cat([draw_particles(vae.model, vae.guide, (x,), {}, k).log_w for k in (3, 3, 1)])
+    torch.testing.assert_close(chunked, traced, rtol=1e-6, atol=1e-4)
+
+
 def test_direct_path_is_taken_only_where_it_is_exact():
-    elbo = FastTrace_ELBO(max_plate_nesting=1)
     plain = build_vae(ModelConfig(z_dim=2), (5,))
     x = torch.bernoulli(torch.full((4, 5), 0.5))
-    assert elbo._direct(plain.model, plain.guide, (x,), {"kl_weight": 1.0})
+    assert direct_applies(plain.model, plain.guide, (x,), {"kl_weight": 1.0})
     binary = build_vae(ModelConfig(z_dim=2, prior="bernoulli"), (5,))
     mixed = build_vae(ModelConfig(z_dim=2, bits=2), (5,))
-    assert not elbo._direct(binary.model, binary.guide, (x,), {})
-    assert not elbo._direct(mixed.model, mixed.guide, (x,), {})
-    assert not FastTrace_ELBO(num_particles=2)._direct(plain.model, plain.guide, (x,), {})
+    assert not direct_applies(binary.model, binary.guide, (x,), {})
+    assert not direct_applies(mixed.model, mixed.guide, (x,), {})
+    assert not direct_applies(plain.model, plain.guide, (x, x), {})
     with poutine.trace():
-        assert not elbo._direct(plain.model, plain.guide, (x,), {})
+        assert not direct_applies(plain.model, plain.guide, (x,), {})
+
+
+def test_several_particles_leave_the_direct_path_for_trace_elbo(monkeypatch):
+    plain = build_vae(ModelConfig(z_dim=2), (5,))
+    x = torch.bernoulli(torch.full((4, 5), 0.5))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the direct path was taken")
+
+    monkeypatch.setattr("pyro_vae.estimators.fast_trace.direct_log_weights", refuse)
+    elbo = FastTrace_ELBO(num_particles=2, vectorize_particles=True, max_plate_nesting=1)
+    with local_params():
+        loss = elbo.differentiable_loss(plain.model, plain.guide, x)
+    assert torch.isfinite(loss)
+    with pytest.raises(AssertionError, match="direct path"), local_params():
+        FastTrace_ELBO(max_plate_nesting=1).differentiable_loss(plain.model, plain.guide, x)

@@ -11,6 +11,7 @@ Per-example multi-sample estimators written here: ``iwae``, ``renyi``,
 ``dreg``, ``stl``, ``tail_adaptive``.
 """
 
+from pyro_vae.estimators._direct import direct_applies, direct_log_weights, posterior_log_weights
 from pyro_vae.estimators._particles import (
     ParticleELBO,
     Particles,
@@ -45,6 +46,8 @@ __all__ = [
     "StickingTheLanding_ELBO",
     "TailAdaptive_ELBO",
     "detached",
+    "direct_applies",
+    "direct_log_weights",
     "draw_particles",
     "dreg",
     "enum_elbo",
@@ -53,6 +56,7 @@ __all__ = [
     "latent_and_observed_sites",
     "log_density",
     "meanfield_elbo",
+    "posterior_log_weights",
     "relaxed_elbo",
     "renyi",
     "stl",

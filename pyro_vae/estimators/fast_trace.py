@@ -20,12 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from pyro.infer import Trace_ELBO
-from pyro.poutine.runtime import am_i_wrapped
 from torch import Tensor
 
-from pyro_vae.guides import VAEGuide
-from pyro_vae.label_groups import concat_broadcast
-from pyro_vae.models import VAEModel
+from pyro_vae.estimators._direct import direct_applies, direct_log_weights
 
 __all__ = ["FastTrace_ELBO"]
 
@@ -33,35 +30,9 @@ __all__ = ["FastTrace_ELBO"]
 class FastTrace_ELBO(Trace_ELBO):  # noqa: N801 (named like Pyro's Trace_ELBO)
     """:class:`pyro.infer.Trace_ELBO` with a direct single-particle path for plain reparameterised VAEs."""
 
-    def _direct(self, model: Callable[..., Any], guide: Callable[..., Any], args: tuple, kwargs: dict) -> bool:
-        return (
-            self.num_particles == 1
-            and type(model) is VAEModel
-            and type(guide) is VAEGuide
-            and len(args) == 1
-            and kwargs.get("y") is None
-            and set(kwargs) <= {"y", "kl_weight"}
-            and not am_i_wrapped()
-            and all(prior.guide_family == "normal" for prior in model.priors().values())
-        )
-
     def differentiable_loss(
         self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
     ) -> Tensor:
-        if not self._direct(model, guide, args, kwargs):
+        if self.num_particles != 1 or not direct_applies(model, guide, args, kwargs):
             return super().differentiable_loss(model, guide, *args, **kwargs)
-        return -self._elbo(model, guide, args[0], kwargs.get("kl_weight", 1.0))
-
-    @staticmethod
-    def _elbo(model: VAEModel, guide: VAEGuide, x: Tensor, kl_weight: float) -> Tensor:
-        """The single-sample bound, summed over the batch, in Trace_ELBO's order of terms."""
-        posteriors = guide.posteriors(x)
-        codes = {name: q.rsample() for name, q in posteriors.items()}
-        elbo = 0.0
-        for name, prior in model.priors().items():
-            elbo = elbo + kl_weight * prior().log_prob(codes[name]).sum()
-        decoded = model.decoder(concat_broadcast(list(codes.values())))
-        elbo = elbo + model.likelihood.distribution(decoded).log_prob(x).sum()
-        for name, q in posteriors.items():
-            elbo = elbo - kl_weight * q.log_prob(codes[name]).sum()
-        return elbo
+        return -direct_log_weights(model, guide, args[0], kl_weight=kwargs.get("kl_weight", 1.0)).sum()

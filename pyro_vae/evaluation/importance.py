@@ -15,16 +15,30 @@ import torch
 from torch import Tensor
 
 from pyro_vae._pyro import local_params
-from pyro_vae.estimators import draw_particles
+from pyro_vae._system import available_memory
+from pyro_vae.estimators import direct_applies, draw_particles, posterior_log_weights
 
-__all__ = ["chunk_size", "iwae_bound", "log_importance_weights"]
+__all__ = ["available_memory", "chunk_budget", "chunk_size", "iwae_bound", "log_importance_weights"]
 
-#: floats of decoder output per chunk of particles (bounds evaluation memory)
-_CHUNK_FLOATS = 1 << 24
+#: most floats of decoder output per chunk: larger chunks are no faster (they leave the CPU caches)
+MAX_CHUNK_FLOATS = 1 << 20
+#: share of the available memory one chunk's decoder output may take (the pass holds a few such tensors)
+MEMORY_SHARE = 1 / 32
 
 
-def chunk_size(batch: int, floats_per_example: int, budget: int = _CHUNK_FLOATS) -> int:
-    """Particles per chunk so one chunk's decoder output stays within ``budget`` floats."""
+def chunk_budget(memory: int | None = None) -> int:
+    """Floats of decoder output per chunk: ``MEMORY_SHARE`` of ``memory`` bytes (default: available now).
+
+    Capped at ``MAX_CHUNK_FLOATS``, so memory use never grows with the number of
+    draws ``K``, and is smaller still when little memory is free.
+    """
+    memory = available_memory() if memory is None else memory
+    return max(1, min(MAX_CHUNK_FLOATS, int(memory * MEMORY_SHARE) // 4))
+
+
+def chunk_size(batch: int, floats_per_example: int, budget: int | None = None) -> int:
+    """Particles per chunk so one chunk's decoder output stays within ``budget`` floats (:func:`chunk_budget`)."""
+    budget = chunk_budget() if budget is None else budget
     return max(1, budget // max(1, batch * floats_per_example))
 
 
@@ -49,6 +63,11 @@ def log_importance_weights(
     chunk
         Draws per vectorised pass (all at once if ``None``); bounds memory.
 
+    A plain VAE with continuous latents is scored directly from its
+    distributions (:func:`~pyro_vae.estimators.posterior_log_weights`, the
+    encoder run once per batch): the same draws and values as the traced path,
+    less overhead. Anything else is traced.
+
     Returns
     -------
     Tensor
@@ -57,9 +76,13 @@ def log_importance_weights(
     chunk = chunk or num_samples
     pieces = []
     with torch.no_grad(), local_params():
+        posteriors = guide.posteriors(x) if direct_applies(model, guide, (x,), kwargs) else None
         for start in range(0, num_samples, chunk):
             k = min(chunk, num_samples - start)
-            pieces.append(draw_particles(model, guide, (x,), kwargs, k).log_w)
+            if posteriors is not None:
+                pieces.append(posterior_log_weights(model, posteriors, x, k))
+            else:
+                pieces.append(draw_particles(model, guide, (x,), kwargs, k).log_w)
     return torch.cat(pieces)
 
 

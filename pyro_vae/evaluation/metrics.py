@@ -6,11 +6,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import pyro
 import torch
 
 from pyro_vae.data import Split, iterate_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
-from pyro_vae.evaluation.importance import chunk_size, iwae_bound, log_importance_weights
+from pyro_vae.evaluation.importance import chunk_budget, chunk_size, iwae_bound, log_importance_weights
 from pyro_vae.vae import VAE
 
 __all__ = ["SplitEvaluation", "evaluate_split"]
@@ -44,7 +45,10 @@ def evaluate_split(
     """ELBO and importance-sampled ``log p(x)`` of ``vae`` on ``split`` with ``samples`` draws each.
 
     With ``psis`` (and at least ``MIN_PSIS_DRAWS`` samples) also the PSIS
-    k-hat of every example, from the same importance weights.
+    k-hat of every example, from the same importance weights. The draws are
+    chunked to a size set from the available memory (:func:`chunk_budget`), and
+    the distributions skip their per-draw argument checks: the split's support
+    was checked once, when the data were prepared (:func:`check_support`).
     """
     psis = psis and samples >= MIN_PSIS_DRAWS
     khats = []
@@ -52,10 +56,11 @@ def evaluate_split(
     vae.eval()
     floats = math.prod(split.x.shape[1:]) * vae.likelihood.params_per_dim
     elbo_sum = ll_sum = 0.0
-    with torch.random.fork_rng():
+    budget = chunk_budget()
+    with torch.random.fork_rng(), pyro.validation_enabled(False):
         torch.manual_seed(seed)
         for x, _ in iterate_batches(split, batch_size):
-            log_w = log_importance_weights(vae.model, vae.guide, x, samples, chunk_size(x.shape[0], floats))
+            log_w = log_importance_weights(vae.model, vae.guide, x, samples, chunk_size(x.shape[0], floats, budget))
             elbo_sum += log_w.mean(0).sum().item()
             ll_sum += iwae_bound(log_w).sum().item()
             if psis:
