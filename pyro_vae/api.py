@@ -135,11 +135,17 @@ def fit(
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels)
     vae = initial_vae(config, prepared)
+    made_root = out is not None and not Path(out).exists()
     run = RunDir.create(out) if out is not None else None
     if run is not None:
         write_toml(config_to_dict(config), run.config)
-    trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-    trainer.fit()
+    try:
+        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+        trainer.fit()
+    except BaseException:
+        if run is not None:
+            run.discard_if_unstarted(remove_root=made_root)
+        raise
     return _finish(trainer, config, prepared, run, log, pictures)
 
 

@@ -449,7 +449,7 @@ def test_known_names_are_listed() -> None:
         (
             {},
             ["train.optimizer.momentum=0.5"],
-            "optimizer 'adam' has no option 'momentum'; its options are: weight_decay, betas",
+            "optimizer 'adam' has no option 'momentum'; its options are: weight_decay, betas, fused",
         ),
         (
             {"likelihood": {"name": "bernoulli", "scale": 2.0}},

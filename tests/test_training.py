@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import time
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ import torch
 import pyro_vae
 from pyro_vae.config import read_toml, resolve_config
 from pyro_vae.errors import ConfigError, DataError, RunDirError, TrainingError
+from pyro_vae.optim import OPTIMIZERS
 from pyro_vae.training import METRIC_COLUMNS, EarlyStopping, Trainer, kl_weight
+from pyro_vae.training.trainer import timed
 
 FAST = {"eval": {"samples": 20, "batch_size": 100}, "network": {"name": "mlp", "hidden": [64]}}
 
@@ -49,6 +52,22 @@ def test_a_run_directory_holds_what_fit_promises(run):
         rows = list(csv.DictReader(handle))
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert tuple(rows[0]) == METRIC_COLUMNS
+    assert all(0 <= float(r["data_seconds"]) < float(r["seconds"]) for r in rows)
+
+
+def test_timed_counts_the_wait_for_each_item_and_nothing_else():
+    def slow():
+        for i in range(3):
+            time.sleep(0.02)
+            yield i
+
+    waiting = [0.0]
+    seen = []
+    for item in timed(slow(), waiting):
+        seen.append(item)
+        time.sleep(0.2)  # the consumer's time is not waiting
+    assert seen == [0, 1, 2]
+    assert 0.06 <= waiting[0] < 0.4
 
 
 def test_the_saved_config_reproduces_the_resolved_config(run):
@@ -219,3 +238,36 @@ def test_skipping_distribution_checks_during_steps_changes_no_number():
     ]
     assert [r["train_elbo"] for r in runs[0].history] == [r["train_elbo"] for r in runs[1].history]
     assert runs[0].summary["test_elbo"] == runs[1].summary["test_elbo"]
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_the_fused_optimizer_trains_like_the_per_tensor_loop(name):
+    """Fused Adam, pyro-vae's default where torch has it, changes results by float rounding only."""
+    runs = [
+        pyro_vae.fit(epochs=2, z_dim=3, pictures=False, optimizer={"name": name, "fused": fused}, **FAST)
+        for fused in (True, False)
+    ]
+    fused, looped = runs
+    for a, b in zip(fused.vae.state_dict().values(), looped.vae.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+    assert fused.history[-1]["train_elbo"] == pytest.approx(looped.history[-1]["train_elbo"], rel=1e-5)
+
+
+def test_fused_is_on_where_torch_offers_it_and_checked():
+    params = [torch.nn.Parameter(torch.zeros(3))]
+    assert OPTIMIZERS.build("adam", params=params, lr=1e-3).defaults["fused"] is True
+    assert OPTIMIZERS.build({"name": "adam", "fused": False}, params=params, lr=1e-3).defaults["fused"] is False
+    with pytest.raises(ConfigError, match="fused must be true or false"):
+        OPTIMIZERS.build({"name": "adam", "fused": "yes"}, params=params, lr=1e-3)
+
+
+def test_a_fit_that_fails_before_its_first_epoch_leaves_no_run_behind(tmp_path):
+    out, empty = tmp_path / "new", tmp_path / "made_by_user"
+    empty.mkdir()
+    bad = {"estimator": "jit_trace", "kl_warmup_epochs": 1.0}
+    for folder in (out, empty):
+        with pytest.raises(ConfigError, match="cannot follow a changing KL weight"):
+            pyro_vae.fit(out=folder, epochs=1, **bad, **FAST)
+    assert not out.exists()
+    assert empty.is_dir() and not any(empty.iterdir())  # the user's folder stays, emptied of what fit wrote
+    assert pyro_vae.fit(out=out, epochs=1, pictures=False, **FAST).run_dir == out

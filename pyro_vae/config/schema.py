@@ -38,6 +38,7 @@ SOURCE_OPTIONS = (
     "path",
     "key",
     "label_key",
+    "mmap",
     "label_column",
     "delimiter",
     "image_size",
@@ -61,6 +62,7 @@ class DataConfig:
     path: str | None = None
     key: str | None = None
     label_key: str | None = None
+    mmap: bool | None = None
     label_column: str | int | None = None
     delimiter: str | None = None
     image_size: list[int] | None = None

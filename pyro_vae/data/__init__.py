@@ -1,4 +1,4 @@
-"""Data: built-in datasets, the user's own files and arrays, splitting, binarizing, batching.
+"""Data: built-in datasets, the user's own files and arrays (memory-mapped when large), splits, batches.
 
 Sources are looked up by name in :data:`DATASETS`; :func:`load_data` turns the
 ``[data]`` section of a config into a :class:`DataBundle`.
@@ -10,6 +10,8 @@ from pyro_vae.data.builtin import digits, fashion_mnist, mnist
 from pyro_vae.data.features import vae_features
 from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
 from pyro_vae.data.loader import TrainingBatches, iterate_batches, num_batches
+from pyro_vae.data.mapped import MappedRows
+from pyro_vae.data.prefetch import prefetch
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
 from pyro_vae.data.shape import DataShape
 
@@ -18,6 +20,7 @@ __all__ = [
     "FILE_SOURCES",
     "DataBundle",
     "DataShape",
+    "MappedRows",
     "RawData",
     "Split",
     "TrainingBatches",
@@ -34,6 +37,7 @@ __all__ = [
     "npy_file",
     "npz_file",
     "num_batches",
+    "prefetch",
     "resolve_binarize",
     "vae_features",
 ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
+from pyro_vae.data.mapped import MappedRows
 from pyro_vae.registry import Registry
 
 __all__ = ["DATASETS", "RawData"]
@@ -18,7 +19,8 @@ class RawData:
     Attributes
     ----------
     x
-        Examples, shape ``(N, *event_shape)``, float32.
+        Examples, shape ``(N, *event_shape)``, float32; or rows of a memory-mapped
+        file read a batch at a time (:class:`~pyro_vae.data.mapped.MappedRows`).
     labels
         Integer class labels, ``(N,)`` or ``(N, K)`` for ``K`` factors, ``-1`` where
         missing; or ``None``.
@@ -32,7 +34,7 @@ class RawData:
         each epoch (features from a VAE encoder), or ``None``.
     """
 
-    x: Tensor
+    x: Tensor | MappedRows
     labels: Tensor | None = None
     test_x: Tensor | None = None
     test_labels: Tensor | None = None

@@ -9,9 +9,10 @@ import torch
 from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.data.mapped import CHECK_ROWS, MappedRows
 from pyro_vae.errors import DataError
 
-__all__ = ["MISSING", "as_examples", "as_labels", "auto_scale_for", "in_memory"]
+__all__ = ["MISSING", "as_examples", "as_labels", "as_mapped_examples", "auto_scale_for", "in_memory"]
 
 _SHAPES = "(N, D) vectors, (N, H, W) grey images or (N, C, H, W) images"
 
@@ -55,14 +56,27 @@ def as_examples(values: Any, what: str = "data") -> Tensor:
     return x
 
 
-def _check_finite(x: Tensor, what: str) -> None:
+def as_mapped_examples(array: np.ndarray, what: str = "data") -> MappedRows:
+    """Rows of a memory-mapped array, checked as :func:`as_examples` checks data, a chunk at a time."""
+    if array.dtype.kind not in "biuf":
+        raise DataError(f"{what} has dtype {array.dtype}, expected real numbers; save the examples as numbers")
+    if array.ndim not in (2, 3, 4) or array.shape[0] == 0 or 0 in array.shape[1:]:
+        raise DataError(f"{what} has shape {array.shape}; expected non-empty {_SHAPES}")
+    rows = MappedRows.of(array)
+    for start, chunk in zip(range(0, len(rows), CHECK_ROWS), rows.split(CHECK_ROWS), strict=True):
+        _check_finite(chunk, what, start)
+    return rows
+
+
+def _check_finite(x: Tensor, what: str, first_row: int = 0) -> None:
     bad = ~torch.isfinite(x)
     if bool(bad.any()):
         rows = bad.flatten(1).any(1).nonzero().flatten()
         kind = "NaN" if bool(torch.isnan(x).any()) else "infinite"
         raise DataError(
             f"{what} contains {int(bad.sum())} {kind} or non-finite value(s) in {len(rows)} example(s) "
-            f"(the first is example {int(rows[0])}, counting from 0): remove those examples or impute the values"
+            f"(the first is example {first_row + int(rows[0])}, counting from 0): remove those examples or impute "
+            "the values"
         )
 
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
+from pyro_vae.data.mapped import MappedRows, scaled
 from pyro_vae.errors import DataError
 
 __all__ = ["vae_features"]
@@ -16,7 +17,7 @@ __all__ = ["vae_features"]
 _CHUNK = 2000
 
 
-def _encode(vae: object, x: Tensor) -> tuple[Tensor, Tensor]:
+def _encode(vae: object, x: Tensor | MappedRows) -> tuple[Tensor, Tensor]:
     with torch.no_grad():
         pairs = [vae.encode(chunk) for chunk in x.split(_CHUNK)]
     return torch.cat([m for m, _ in pairs]), torch.cat([s for _, s in pairs])
@@ -51,8 +52,8 @@ def vae_features(run: str | None = None, resample: bool = True) -> RawData:
         )
     raw = DATASETS.build(config.data.source_spec())
     scale = raw.auto_scale if config.data.scale == "auto" else float(config.data.scale)
-    loc, noise = _encode(vae, raw.x / scale)
-    test = None if raw.test_x is None else _encode(vae, raw.test_x / scale)[0]
+    loc, noise = _encode(vae, scaled(raw.x, scale))
+    test = None if raw.test_x is None else _encode(vae, scaled(raw.test_x, scale))[0]
     return RawData(
         x=loc, labels=raw.labels, test_x=test, test_labels=raw.test_labels, noise=noise if resample else None
     )

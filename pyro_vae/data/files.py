@@ -11,14 +11,17 @@ import torch
 from torchvision import transforms
 from torchvision.datasets import ImageFolder
 
+from pyro_vae._system import available_memory
 from pyro_vae.data._registry import DATASETS, RawData
-from pyro_vae.data.arrays import as_examples, as_labels, auto_scale_for
+from pyro_vae.data.arrays import as_examples, as_labels, as_mapped_examples, auto_scale_for
 from pyro_vae.errors import DataError
 
 __all__ = ["FILE_SOURCES", "csv_file", "image_folder", "npy_file", "npz_file"]
 
 #: file suffix -> data source name, for ``--data FILE``
 FILE_SOURCES = {".npy": "npy", ".npz": "npz", ".csv": "csv"}
+#: an ``.npy`` file larger than this share of the available memory is memory-mapped (``data.mmap`` unset)
+MAP_SHARE = 0.25
 
 
 def _existing(path: str | None, source: str, folder: bool = False) -> Path:
@@ -35,23 +38,37 @@ def _existing(path: str | None, source: str, folder: bool = False) -> Path:
     return p
 
 
-def _load_numpy(p: Path, source: str):  # noqa: ANN202 (ndarray or NpzFile)
+def _load_numpy(p: Path, source: str, mmap: bool = False):  # noqa: ANN202 (ndarray or NpzFile)
     try:
-        return np.load(p, allow_pickle=False)
+        return np.load(p, allow_pickle=False, mmap_mode="r" if mmap else None)
     except (ValueError, OSError, zipfile.BadZipFile) as err:
         raise DataError(f"cannot read {str(p)!r} as a {source} file: {err}") from None
 
 
+def _should_map(p: Path, mmap: object) -> bool:
+    """``mmap`` as asked, or (``None``) when the file is larger than ``MAP_SHARE`` of the available memory."""
+    if mmap is not None and not isinstance(mmap, bool):
+        raise DataError(f"data.mmap must be true or false (or left out: automatic), got {mmap!r}")
+    return p.stat().st_size > MAP_SHARE * available_memory() if mmap is None else mmap
+
+
 @DATASETS.register("npy")
-def npy_file(path: str | None = None) -> RawData:
+def npy_file(path: str | None = None, mmap: bool | None = None) -> RawData:
     """One NumPy array of examples, ``(N, D)``, ``(N, H, W)`` or ``(N, C, H, W)``, no labels.
 
     Parameters
     ----------
     path
         The ``.npy`` file.
+    mmap
+        Leave the array on disk, memory-mapped, and read it a batch at a time, so
+        memory use stays flat however large the file; left out, files larger
+        than a quarter of the available memory are mapped.
     """
     p = _existing(path, "npy")
+    if _should_map(p, mmap):
+        values = _load_numpy(p, "npy", mmap=True)
+        return RawData(x=as_mapped_examples(values, f"array in {p.name}"), auto_scale=auto_scale_for(values))
     values = _load_numpy(p, "npy")
     return RawData(x=as_examples(values, f"array in {p.name}"), auto_scale=auto_scale_for(values))
 

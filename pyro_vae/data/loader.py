@@ -9,7 +9,7 @@ from torch import Tensor
 
 from pyro_vae.data.prepare import Split
 
-__all__ = ["TrainingBatches", "iterate_batches", "num_batches", "random_shift"]
+__all__ = ["TrainingBatches", "bernoulli_draw", "iterate_batches", "num_batches", "random_shift"]
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -28,6 +28,11 @@ def random_shift(x: Tensor, pixels: int, generator: torch.Generator | None) -> T
     return padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
 
 
+def bernoulli_draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
+    """One ``Bernoulli(p)`` draw per value, as ``U < p``, ``U ~ Uniform(0, 1)`` (faster than ``torch.bernoulli``)."""
+    return (torch.rand(p.shape, generator=generator) < p).to(p.dtype)
+
+
 def _draw(
     split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
 ) -> Tensor:
@@ -37,7 +42,7 @@ def _draw(
         x = x + split.noise[index] * torch.randn(x.shape, generator=generator)
     if shift:
         x = random_shift(x, shift, generator)
-    return torch.bernoulli(x, generator=generator) if binarize else x
+    return bernoulli_draw(x, generator) if binarize else x
 
 
 def iterate_batches(

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
+from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows
 from pyro_vae.data.shape import DataShape
 from pyro_vae.errors import DataError
 from pyro_vae.likelihoods import Likelihood, value_range
@@ -27,9 +28,10 @@ class Split:
     With ``noise`` (same shape as ``x``) the training batches are drawn as
     ``x + noise * eps``, ``eps ~ N(0, 1)``, afresh every epoch: features taken
     from a VAE's ``q(z | x)`` are then resampled like dynamically binarized pixels.
+    ``x`` may be rows of a memory-mapped file (:class:`MappedRows`), read a batch at a time.
     """
 
-    x: Tensor
+    x: Tensor | MappedRows
     labels: Tensor | None
     noise: Tensor | None = None
 
@@ -38,7 +40,8 @@ class Split:
 
     def take(self, index: Tensor) -> Split:
         """The examples at ``index``."""
-        return Split(*(None if t is None else t[index] for t in (self.x, self.labels, self.noise)))
+        labels, noise = (None if t is None else t[index] for t in (self.labels, self.noise))
+        return Split(take_rows(self.x, index), labels, noise)
 
 
 @dataclass
@@ -120,6 +123,9 @@ def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Spli
 
 
 def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
+    if isinstance(split.x, MappedRows):
+        seed = int(torch.randint(2**62, (1,), generator=gen))
+        return replace(split, x=split.x.then(RowThreshold() if mode == "fixed" else RowBernoulli(seed)))
     if mode == "fixed":
         return replace(split, x=binarize_fixed(split.x))
     return replace(split, x=torch.bernoulli(split.x, generator=gen))
@@ -127,11 +133,11 @@ def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
 
 def _scaled(split: Split, scale: float) -> Split:
     noise = None if split.noise is None else split.noise / scale
-    return replace(split, x=split.x / scale, noise=noise) if scale != 1 else split
+    return replace(split, x=scaled(split.x, scale), noise=noise) if scale != 1 else split
 
 
-def _check_unit_interval(x: Tensor, mode: str) -> None:
-    if bool((x < 0).any() | (x > 1).any()):
+def _check_unit_interval(x: Tensor | MappedRows, mode: str) -> None:
+    if float(x.min()) < 0 or float(x.max()) > 1:
         raise DataError(
             f"data.binarize = {mode!r} needs values in [0, 1], but the data has {value_range(x)}: "
             'set data.scale (e.g. data.scale = 255 for 8-bit pixels), or set data.binarize = "none" and '
@@ -176,4 +182,5 @@ def check_support(data: DataBundle, likelihood: Likelihood) -> None:
     """Check every split against ``likelihood``'s support (a dynamically binarized train split is binary)."""
     splits = (data.val, data.test) if data.binarize == "dynamic" else (data.train, data.val, data.test)
     for split in splits:
-        likelihood.check_support(split.x)
+        for x in chunks(split.x):
+            likelihood.check_support(x)

@@ -9,8 +9,9 @@ from pathlib import Path
 __all__ = ["METRIC_COLUMNS", "read_metrics", "write_metrics"]
 
 #: one row per epoch, in nats per example (higher is better): ``train_elbo`` is the estimator's own
-#: bound on the training batches (the IWAE or Renyi bound for those estimators), ``val_elbo`` the ELBO
-METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds")
+#: bound on the training batches (the IWAE or Renyi bound for those estimators), ``val_elbo`` the ELBO;
+#: ``seconds`` is the epoch's wall time, ``data_seconds`` the part of it spent waiting for training batches
+METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds", "data_seconds")
 
 
 def write_metrics(history: list[dict[str, float]], path: Path) -> None:
@@ -28,8 +29,11 @@ def write_metrics(history: list[dict[str, float]], path: Path) -> None:
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:
-    """The rows of a ``metrics.csv`` as numbers (empty if the file is missing)."""
+    """The rows of a ``metrics.csv`` as numbers (empty if the file is missing).
+
+    A column a row lacks (a run resumed across versions) is left out of that row.
+    """
     if not path.is_file():
         return []
     with path.open(newline="") as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        return [{key: float(value) for key, value in row.items() if value != ""} for row in csv.DictReader(handle)]

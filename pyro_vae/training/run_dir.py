@@ -69,6 +69,20 @@ class RunDir:
         root.mkdir(parents=True, exist_ok=True)
         return cls(root)
 
+    def discard_if_unstarted(self, remove_root: bool) -> None:
+        """Remove what a new run wrote if it failed before its first checkpoint, so the same ``--out`` works again.
+
+        Deletes ``config.toml`` and ``metrics.csv``, then the directory itself if
+        it is empty and ``remove_root`` (the fit made it). A run with a checkpoint
+        is left as it is.
+        """
+        if self.checkpoint.exists():
+            return
+        for path in (self.config, self.metrics):
+            path.unlink(missing_ok=True)
+        if remove_root and not any(self.root.iterdir()):
+            self.root.rmdir()
+
     @classmethod
     def open(cls, path: str | os.PathLike[str], need_best: bool = False) -> RunDir:
         """An existing run directory holding at least a checkpoint."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import pyro
 import torch
@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
-from pyro_vae.data import DataBundle, TrainingBatches
+from pyro_vae.data import DataBundle, TrainingBatches, prefetch
 from pyro_vae.errors import ConfigError, TrainingError
 from pyro_vae.estimators import ESTIMATORS, ScopedJit
 from pyro_vae.evaluation import evaluate_split
@@ -26,7 +26,23 @@ from pyro_vae.training.run_dir import RunDir
 from pyro_vae.training.schedule import EarlyStopping, kl_weight
 from pyro_vae.vae import VAE
 
-__all__ = ["Trainer"]
+T = TypeVar("T")
+
+__all__ = ["Trainer", "timed"]
+
+
+def timed(items: Iterable[T], seconds: list[float]) -> Iterator[T]:
+    """Yield ``items``, adding the time spent waiting for each to ``seconds[0]``."""
+    iterator = iter(items)
+    while True:
+        start = time.perf_counter()
+        try:
+            item = next(iterator)
+        except StopIteration:
+            return
+        finally:
+            seconds[0] += time.perf_counter() - start
+        yield item
 
 
 class Trainer:
@@ -87,9 +103,10 @@ class Trainer:
         """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds); returns the summed loss."""
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
             loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
-        if not torch.isfinite(loss):
+        value = loss.item()
+        if not math.isfinite(value):
             raise TrainingError(
-                f"the loss became {loss.item()} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
+                f"the loss became {value} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
                 "set train.grad_clip (e.g. 10), or check the data scale against the likelihood"
             )
         (loss / x.shape[0]).backward()
@@ -97,10 +114,10 @@ class Trainer:
             torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return loss.item()
+        return value
 
     def train_epoch(self) -> dict[str, float]:
-        """One pass over the training split; returns the epoch's mean training bound and KL weight."""
+        """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
         batches = TrainingBatches(
             self.data.train,
@@ -110,19 +127,19 @@ class Trainer:
             self.data.binarize == "dynamic",
             self.config.data.shift,
         )
-        total, seen, beta = 0.0, 0, 1.0
+        total, seen, beta, waiting = 0.0, 0, 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
         with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
-            for x, y in batches:
+            for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs)
                 total += self.train_step(x, y if self.kind.uses_labels else None, beta)
                 seen += x.shape[0]
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
-        return {"train_elbo": -total / seen, "kl_weight": beta}
+        return {"train_elbo": -total / seen, "kl_weight": beta, "data_seconds": waiting[0]}
 
     def validate(self) -> float:
         """Validation ELBO per example (one sample per example, common random numbers across epochs)."""
