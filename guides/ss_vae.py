@@ -12,10 +12,10 @@ from pyro.infer import config_enumerate
 from pyro.nn import PyroModule
 from pyro_vae.guides.vae import MIN_SCALE
 from torch import Tensor, nn
-from torch.nn.functional import cross_entropy, softplus
+from torch.nn.functional import cross_entropy, linear, softplus
 
 from pyro_vae.data.loader import random_shift
-from pyro_vae.label_groups import concat_broadcast, label_groups, one_hot_float
+from pyro_vae.label_groups import label_groups
 
 __all__ = ["AuxiliaryTerms", "SSVAEGuide", "reverse_gradient"]
 
@@ -89,7 +89,9 @@ class SSVAEGuide(PyroModule):
     body
         Network mapping ``x`` to features.
     head
-        Network mapping ``[features, one_hot(y_1), ..., one_hot(y_K)]`` to ``2 z_dim`` outputs.
+        ``nn.Sequential(activation, Linear, ...)`` mapping ``[features, one_hot(y_1), ...,
+        one_hot(y_K)]`` to ``2 z_dim`` outputs; its first layer is applied to the
+        features once and to the labels by table lookup (the same numbers).
     z_dim, factors, classes
         Latent size, factor names and classes per factor.
     auxiliary
@@ -105,7 +107,7 @@ class SSVAEGuide(PyroModule):
         self,
         classifiers: nn.ModuleList,
         body: nn.Module,
-        head: nn.Module,
+        head: nn.Sequential,
         z_dim: int,
         factors: list[str],
         classes: list[int],
@@ -127,9 +129,27 @@ class SSVAEGuide(PyroModule):
 
     def posterior(self, features: Tensor, labels: list[Tensor]) -> dist.TorchDistribution:
         """``q(z | x, y)`` from body features and label values (enumerated dimensions broadcast)."""
-        codes = [one_hot_float(y, c, features) for y, c in zip(labels, self.classes, strict=True)]
-        loc, raw = self.head(concat_broadcast([features, *codes])).split(self.z_dim, dim=-1)
+        loc, raw = self.head[2:](self._first_layer(features, labels)).split(self.z_dim, dim=-1)
         return dist.Normal(loc, softplus(raw) + MIN_SCALE).to_event(1)
+
+    def _first_layer(self, features: Tensor, labels: list[Tensor]) -> Tensor:
+        """``Linear(act([features, one_hot(y_1), ...]))``, the features' part computed once for all labels.
+
+        The layer is ``W_f act(features) + sum_k W_k act(one_hot(y_k)) + b``; each
+        ``W_k act(one_hot(y))`` is row ``y`` of the table ``act(I) W_k^T``, so an
+        enumerated label costs a row lookup instead of a pass of the features
+        through the layer for every class.
+        """
+        act, layer = self.head[0], self.head[1]
+        width = features.shape[-1]
+        hidden = linear(act(features), layer.weight[:, :width], layer.bias)
+        start = width
+        for y, c in zip(labels, self.classes, strict=True):
+            codes = act(torch.eye(c, dtype=features.dtype, device=features.device))
+            table = codes @ layer.weight[:, start : start + c].T
+            hidden = hidden + table[y]
+            start += c
+        return hidden
 
     @config_enumerate
     def forward(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> None:

@@ -10,6 +10,8 @@ import pyro
 import pytest
 import torch
 from pyro import poutine
+from pyro_vae.guides.vae import MIN_SCALE
+from torch.nn.functional import softplus
 
 import pyro_vae
 from pyro_vae._pyro import local_params
@@ -17,7 +19,7 @@ from pyro_vae.config import ModelConfig
 from pyro_vae.data import DataShape, Split, TrainingBatches
 from pyro_vae.errors import ConfigError, DataError
 from pyro_vae.estimators import ESTIMATORS
-from pyro_vae.label_groups import concat_broadcast, label_groups
+from pyro_vae.label_groups import concat_broadcast, label_groups, one_hot_float
 from pyro_vae.ss_vae import SSVAE, build_ss_vae
 
 
@@ -272,3 +274,20 @@ def test_sample_conditions_on_a_given_class(digits_run):
     zeros = result.vae.decode(z, torch.zeros(4, dtype=torch.long))
     sevens = result.vae.decode(z, torch.full((4,), 7))
     assert not torch.allclose(zeros, sevens)
+
+
+def test_the_guide_head_by_table_lookup_equals_the_head_on_the_concatenation():
+    """The first head layer on [features, one_hot(y)] is computed once for the features plus a row per label."""
+    torch.manual_seed(0)
+    vae = build_ss_vae(ModelConfig(kind="ss_vae", z_dim=3, factors=["a", "b"]), DataShape((6,), (3, 4)))
+    guide = vae.guide
+    features = torch.randn(5, guide.head[1].in_features - 7)
+    known = [torch.tensor([0, 2, 1, 1, 0]), torch.tensor([3, 0, 1, 2, 3])]
+    enumerated = [torch.arange(3).reshape(3, 1), torch.arange(4).reshape(4, 1, 1)]
+    for labels in (known, enumerated):
+        codes = [one_hot_float(y, c, features) for y, c in zip(labels, guide.classes, strict=True)]
+        direct = guide.head(concat_broadcast([features, *codes]))
+        loc, raw = direct.split(3, dim=-1)
+        q = guide.posterior(features, labels)
+        torch.testing.assert_close(q.base_dist.loc, loc, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(q.base_dist.scale, softplus(raw) + MIN_SCALE, rtol=1e-5, atol=1e-6)
