@@ -13,18 +13,22 @@ process, alternating, on the same batches:
     under ``poutine.scale(1 / batch size)`` so the gradient is that of the
     per-example mean, as in (a) and (c);
 (c) ``pyro-vae``: ``Trainer.train_step`` of a VAE built by pyro-vae from its
-    config (estimator ``trace``, optimizer ``adam``).
+    config (estimator ``trace``, optimizer ``adam``: torch's fused Adam kernel,
+    pyro-vae's default where torch has one);
+(c') ``pyro-vae-loop``: the same with ``optimizer = {name = "adam", fused =
+    false}``, the per-tensor Adam loop that (a) and (b) use, which separates
+    pyro-vae's own overhead from the optimizer's.
 
 The model: MLP 784-400-100 encoder (ReLU, pyro-vae's default activation), a
 diagonal Gaussian ``q(z|x)`` with scale ``softplus(raw) + 1e-6``, ``z`` of 50
 dimensions with a standard normal prior, MLP 50-400-784 decoder giving Bernoulli
 logits; float32, CPU, Adam with learning rate 1e-3. (a) and (b) start from a copy
-of the parameters pyro-vae initialised for (c), so the three start identical;
+of the parameters pyro-vae initialised for (c) and (c'), so all start identical;
 the losses of the first and last warm-up steps (same random numbers for every
 variant) are printed as a check that they compute the same thing.
 
 For each batch size, after ``--warmup`` steps of each variant, ``--repeats``
-blocks of ``--steps`` steps run in the order a, b, c, a, b, c, ...; each block is
+blocks of ``--steps`` steps run in the order a, b, c, c', a, ...; each block is
 timed with ``time.perf_counter`` and gives one per-step time. The ratios c/a and
 b/a are taken block by block (block ``i`` of c over block ``i`` of a). The data
 are synthetic binary images (``Bernoulli(0.5)``, seeded), so no dataset is needed.
@@ -248,7 +252,7 @@ def idiomatic_pyro(encoder: Encoder, decoder: Decoder) -> Variant:
 # -- (c): pyro-vae ------------------------------------------------------------------------------
 
 
-def pyro_vae_trainer(data: Tensor, batch_size: int) -> Trainer:
+def pyro_vae_trainer(data: Tensor, batch_size: int, fused: bool | None = None) -> Trainer:
     """Variant (c): pyro-vae's trainer for the same VAE, built as ``pyro_vae.fit`` builds it.
 
     Parameters
@@ -258,6 +262,8 @@ def pyro_vae_trainer(data: Tensor, batch_size: int) -> Trainer:
         then fed batches directly, so the split only satisfies the constructor.
     batch_size
         Recorded in the config (``train_step`` takes whatever batch it is given).
+    fused
+        The ``adam`` optimizer's ``fused`` option (``None``: pyro-vae's default).
 
     Returns
     -------
@@ -273,7 +279,13 @@ def pyro_vae_trainer(data: Tensor, batch_size: int) -> Trainer:
             "likelihood": "bernoulli",
             "network": {"name": "mlp", "hidden": [HIDDEN]},
         },
-        train={"estimator": "trace", "optimizer": "adam", "lr": LR, "batch_size": batch_size, "grad_clip": 0.0},
+        train={
+            "estimator": "trace",
+            "optimizer": {"name": "adam", "fused": fused},
+            "lr": LR,
+            "batch_size": batch_size,
+            "grad_clip": 0.0,
+        },
     )
     prepared = prepare_data(config, data)
     vae = initial_vae(config, prepared)
@@ -291,12 +303,12 @@ def trainer_step(trainer: Trainer) -> Variant:
 
 
 def build_variants(data: Tensor, batch_size: int) -> dict[str, Variant]:
-    """The three variants, (a) and (b) starting from copies of the parameters pyro-vae initialised for (c).
+    """The four variants, (a) and (b) starting from copies of the parameters pyro-vae initialised for (c).
 
     Returns
     -------
     dict[str, Variant]
-        ``torch`` (a), ``pyro`` (b) and ``pyro-vae`` (c), in that order.
+        ``torch`` (a), ``pyro`` (b), ``pyro-vae`` (c) and ``pyro-vae-loop`` (c'), in that order.
     """
     trainer = pyro_vae_trainer(data, batch_size)
     encoder_state = trainer.vae.guide.encoder.state_dict()
@@ -307,7 +319,12 @@ def build_variants(data: Tensor, batch_size: int) -> dict[str, Variant]:
         encoder.load_state_dict(encoder_state)  # strict: fails unless the layouts are identical
         decoder.load_state_dict(decoder_state)
         nets.append((encoder, decoder))
-    return {"torch": hand_written(*nets[0]), "pyro": idiomatic_pyro(*nets[1]), "pyro-vae": trainer_step(trainer)}
+    return {
+        "torch": hand_written(*nets[0]),
+        "pyro": idiomatic_pyro(*nets[1]),
+        "pyro-vae": trainer_step(trainer),
+        "pyro-vae-loop": trainer_step(pyro_vae_trainer(data, batch_size, fused=False)),
+    }
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -421,7 +438,7 @@ def measure(batch_size: int, steps: int, repeats: int, warmup: int) -> dict[str,
     Returns
     -------
     dict[str, Measurement]
-        Per variant name, in the order (a), (b), (c).
+        Per variant name, in the order (a), (b), (c), (c').
     """
     data, batches = synthetic_batches(batch_size)
     variants = build_variants(data, batch_size)
@@ -456,7 +473,7 @@ def summary(values: list[float]) -> tuple[float, float, float, float, float]:
 
 def print_header(args: argparse.Namespace) -> None:
     """The command, date, machine and library versions, ready for ``RESULTS.md``."""
-    print("## Per-step overhead: hand-written PyTorch (a), idiomatic Pyro (b), pyro-vae (c)\n")
+    print("## Per-step overhead: hand-written PyTorch (a), idiomatic Pyro (b), pyro-vae (c, c')\n")
     print(f"- Command: `python {shlex.join(sys.argv)}`")
     print(
         f"- Date: {datetime.date.today().isoformat()}. Machine: {platform.machine()}, {platform.system()}, "
@@ -466,7 +483,7 @@ def print_header(args: argparse.Namespace) -> None:
     print(
         f"- MLP 784-{HIDDEN}-{2 * Z_DIM} / {Z_DIM}-{HIDDEN}-784, ReLU, Bernoulli likelihood, N(0, I) prior, float32, "
         f"CPU, Adam lr {LR:g}; {args.warmup} warm-up steps, then {args.repeats} blocks of {args.steps} steps per "
-        "variant, alternating a, b, c."
+        "variant, alternating a, b, c, c'."
     )
     print(
         "- torch working MB: most MB held by torch's CPU allocator during one step beyond the parameters and "
@@ -487,7 +504,12 @@ def print_loss_check(batch_size: int, results: dict[str, Measurement]) -> None:
 
 def table_rows(batch_size: int, results: dict[str, Measurement]) -> list[str]:
     """Markdown rows for one batch size: time per step, memory and the block-paired ratio to (a)."""
-    labels = {"torch": "(a) torch", "pyro": "(b) pyro", "pyro-vae": "(c) pyro-vae"}
+    labels = {
+        "torch": "(a) torch",
+        "pyro": "(b) pyro",
+        "pyro-vae": "(c) pyro-vae",
+        "pyro-vae-loop": "(c') pyro-vae, per-tensor Adam",
+    }
     base = np.asarray(results["torch"].seconds)
     rows = []
     for name, m in results.items():
@@ -515,7 +537,7 @@ def print_table(all_results: dict[int, dict[str, Measurement]]) -> None:
     for batch_size, results in all_results.items():
         for row in table_rows(batch_size, results):
             print(row)
-    print("\nRatios are block-paired: block i of (b) or (c) over block i of (a), then summarised over blocks.")
+    print("\nRatios are block-paired: block i of (b), (c) or (c') over block i of (a), then summarised over blocks.")
 
 
 def parse_args() -> argparse.Namespace:
