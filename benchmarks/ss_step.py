@@ -119,7 +119,6 @@ import platform
 import shlex
 import sys
 import time
-import tracemalloc
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -129,12 +128,12 @@ import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
+from _memory import python_peak_bytes, torch_working_bytes  # benchmarks/_memory.py
 from pyro import poutine
 from pyro.infer import SVI, Trace_ELBO, TraceEnum_ELBO, config_enumerate
 from pyro_vae.guides.vae import MIN_SCALE
 from torch import Tensor, nn
 from torch.nn.functional import one_hot, softplus
-from torch.profiler import ProfilerActivity, profile, record_function
 
 from pyro_vae._pyro import local_params
 from pyro_vae.assemble import initial_vae, prepare_data
@@ -158,8 +157,6 @@ MNIST_TRAIN, VALIDATION = 60_000, 10_000
 #: extra batches of each kind on which memory is measured (the largest is reported)
 MEMORY_STEPS = 3
 MB = 2.0**20
-#: names the profiler gives each measured batch
-STEP_MARK = "ss_step_batch_"
 LABELS = {"pyro": "(a) pyro, two SVI", "pyro-vae": "(b) pyro-vae", "pyro-vae-loop": "(b') pyro-vae, per-tensor Adam"}
 
 
@@ -475,47 +472,6 @@ def epoch_seconds(times: list[tuple[str, float]], per_epoch: dict[str, int]) -> 
     return total
 
 
-def torch_working_bytes(variant: Variant, batch: Batch, steps: int) -> int:
-    """Most bytes of gradients, activations and temporaries held by torch during one step on ``batch``.
-
-    ``steps + 1`` steps run under ``torch.profiler`` (``profile_memory=True``);
-    the first only brings every block freed later into the recording. For each
-    other step, the peak of the running sum of allocations and frees above its
-    level at the step's start is taken; the largest, plus the gradient bytes
-    held between steps, is returned.
-    """
-    held = variant.grad_bytes()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        for i in range(steps + 1):
-            with record_function(f"{STEP_MARK}{i}"):
-                variant.step(batch)
-    events = prof.profiler.kineto_results.events()
-    memory = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
-    times = np.array([t for t, _ in memory], dtype=np.int64)
-    level = np.cumsum([n for _, n in memory], dtype=np.int64)
-    peak = 0
-    for e in events:
-        if e.name().startswith(STEP_MARK) and e.name() != f"{STEP_MARK}0":
-            start = np.searchsorted(times, e.start_ns(), side="left")
-            end = np.searchsorted(times, e.end_ns(), side="right")
-            if end > start:
-                peak = max(peak, int(level[start:end].max() - (level[start - 1] if start > 0 else 0)))
-    return held + peak
-
-
-def python_peak_bytes(step: Callable[[Batch], float], batch: Batch) -> int:
-    """Most bytes of Python objects live during one step above the level at its start (``tracemalloc``)."""
-    tracemalloc.start()
-    try:
-        step(batch)  # the first traced step allocates tracemalloc's own tables
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        step(batch)
-        return max(0, tracemalloc.get_traced_memory()[1] - before)
-    finally:
-        tracemalloc.stop()
-
-
 @dataclass
 class Measurement:
     """What one variant gave: seconds per epoch per block, per-batch times, and memory per kind of batch."""
@@ -531,8 +487,8 @@ def measure_memory(variant: Variant) -> tuple[dict[str, int], dict[str, int]]:
     working, python = {}, {}
     for kind in variant.per_epoch:
         batch = next(b for b in variant.batches if b.kind == kind)
-        working[kind] = torch_working_bytes(variant, batch, MEMORY_STEPS)
-        python[kind] = python_peak_bytes(variant.step, batch)
+        working[kind] = torch_working_bytes(lambda b=batch: variant.step(b), variant.grad_bytes(), MEMORY_STEPS)
+        python[kind] = python_peak_bytes(lambda b=batch: variant.step(b))
     return working, python
 
 

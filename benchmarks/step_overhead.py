@@ -62,7 +62,6 @@ import platform
 import shlex
 import sys
 import time
-import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,12 +69,12 @@ import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
+from _memory import python_peak_bytes, torch_working_bytes  # benchmarks/_memory.py
 from pyro import poutine
 from pyro.infer import SVI, Trace_ELBO
 from pyro_vae.guides.posteriors import MIN_SCALE
 from torch import Tensor, nn
 from torch.nn.functional import binary_cross_entropy_with_logits, softplus
-from torch.profiler import ProfilerActivity, profile, record_function
 
 from pyro_vae.assemble import initial_vae, prepare_data
 from pyro_vae.config import resolve_config
@@ -96,8 +95,6 @@ MB = 2.0**20
 
 #: a training step: one batch in, the summed negative ELBO (before the update) out
 Step = Callable[[Tensor], float]
-#: names the profiler gives each measured step
-STEP_MARK = "step_overhead_step_"
 
 
 @dataclass
@@ -367,59 +364,6 @@ def time_block(step: Step, batches: list[Tensor], steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def torch_working_bytes(variant: Variant, x: Tensor, steps: int) -> int:
-    """Most bytes of gradients, activations and temporaries held by torch during one step.
-
-    ``steps + 1`` steps run under ``torch.profiler`` (``profile_memory=True``);
-    the first only brings every block freed later into the recording (the
-    profiler cannot see frees of blocks allocated before it started). For each
-    other step, the peak of the running sum of allocations and frees above its
-    level at the step's start is taken; the largest, plus the gradient bytes held
-    between steps, is returned.
-
-    Parameters
-    ----------
-    variant
-        The variant to measure, warmed up (its Adam state exists).
-    x
-        The batch every measured step uses.
-    steps
-        Measured steps.
-    """
-    held = variant.grad_bytes()
-    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
-        for i in range(steps + 1):
-            with record_function(f"{STEP_MARK}{i}"):
-                variant.step(x)
-    events = prof.profiler.kineto_results.events()
-    memory = sorted((e.start_ns(), e.nbytes()) for e in events if e.name() == "[memory]")
-    times = np.array([t for t, _ in memory], dtype=np.int64)
-    level = np.cumsum([n for _, n in memory], dtype=np.int64)
-    peak = 0
-    for e in events:
-        if not e.name().startswith(STEP_MARK) or e.name() == f"{STEP_MARK}0":
-            continue
-        start = np.searchsorted(times, e.start_ns(), side="left")
-        end = np.searchsorted(times, e.end_ns(), side="right")
-        before = level[start - 1] if start > 0 else 0
-        if end > start:
-            peak = max(peak, int(level[start:end].max() - before))
-    return held + peak
-
-
-def python_peak_bytes(step: Step, x: Tensor) -> int:
-    """Most bytes of Python objects live during one step above the level at its start (``tracemalloc``)."""
-    tracemalloc.start()
-    try:
-        step(x)  # the first traced step allocates tracemalloc's own tables
-        tracemalloc.reset_peak()
-        before = tracemalloc.get_traced_memory()[0]
-        step(x)
-        return max(0, tracemalloc.get_traced_memory()[1] - before)
-    finally:
-        tracemalloc.stop()
-
-
 @dataclass
 class Measurement:
     """What one variant gave at one batch size."""
@@ -449,8 +393,8 @@ def measure(batch_size: int, steps: int, repeats: int, warmup: int) -> dict[str,
             seconds[name].append(time_block(v.step, batches, steps))
     out = {}
     for name, v in variants.items():
-        working = torch_working_bytes(v, batches[0], MEMORY_STEPS)
-        python_peak = python_peak_bytes(v.step, batches[0])
+        working = torch_working_bytes(lambda v=v: v.step(batches[0]), v.grad_bytes(), MEMORY_STEPS)
+        python_peak = python_peak_bytes(lambda v=v: v.step(batches[0]))
         size = sum(p.numel() for p in v.params)
         out[name] = Measurement(seconds[name], working, python_peak, losses[name][0], losses[name][-1], size)
     return out
