@@ -19,6 +19,13 @@ CONTINUOUS = ["normal", "learned_normal", "laplace", "mixture", {"name": "vamp",
 LIKELIHOODS = ["bernoulli", "normal", "categorical256"]
 
 
+def _seeded_vae(prior: object, likelihood: str) -> tuple[VAE, torch.Tensor]:
+    """A small VAE with ``prior`` and ``likelihood``, initialised from seed 0, and a batch it fits."""
+    torch.manual_seed(0)
+    vae = build_vae(ModelConfig(z_dim=3, prior=prior, likelihood=likelihood), EVENT)
+    return vae, data_for(likelihood, torch.Generator().manual_seed(1))
+
+
 def _loss_and_grads(vae: VAE, elbo: object, x: torch.Tensor, kl_weight: float) -> tuple[float, list[torch.Tensor]]:
     vae.zero_grad(set_to_none=True)
     torch.manual_seed(3)
@@ -31,9 +38,7 @@ def _loss_and_grads(vae: VAE, elbo: object, x: torch.Tensor, kl_weight: float) -
 @pytest.mark.parametrize("likelihood", LIKELIHOODS)
 @pytest.mark.parametrize("prior", CONTINUOUS, ids=lambda p: p if isinstance(p, str) else p["name"])
 def test_direct_path_matches_pyro_trace_elbo_in_value_and_gradient(prior, likelihood):
-    torch.manual_seed(0)
-    vae = build_vae(ModelConfig(z_dim=3, prior=prior, likelihood=likelihood), EVENT)
-    x = data_for(likelihood, torch.Generator().manual_seed(1))
+    vae, x = _seeded_vae(prior, likelihood)
     fast, fast_grads = _loss_and_grads(vae, ESTIMATORS.build("trace", max_plate_nesting=1), x, 0.5)
     slow, slow_grads = _loss_and_grads(vae, Trace_ELBO(max_plate_nesting=1), x, 0.5)
     assert fast == pytest.approx(slow, rel=1e-6)
@@ -46,9 +51,7 @@ def test_direct_path_matches_pyro_trace_elbo_in_value_and_gradient(prior, likeli
 @pytest.mark.parametrize("likelihood", LIKELIHOODS)
 @pytest.mark.parametrize("prior", CONTINUOUS, ids=lambda p: p if isinstance(p, str) else p["name"])
 def test_direct_log_weights_match_the_traced_particles(prior, likelihood):
-    torch.manual_seed(0)
-    vae = build_vae(ModelConfig(z_dim=3, prior=prior, likelihood=likelihood), EVENT)
-    x = data_for(likelihood, torch.Generator().manual_seed(1))
+    vae, x = _seeded_vae(prior, likelihood)
     with torch.no_grad(), local_params():
         torch.manual_seed(5)
         direct = direct_log_weights(vae.model, vae.guide, x, 6)

@@ -17,7 +17,17 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["CHECK_ROWS", "MappedRows", "RowBernoulli", "RowScale", "RowThreshold", "chunks", "scaled", "take_rows"]
+__all__ = [
+    "CHECK_ROWS",
+    "MappedRows",
+    "RowBernoulli",
+    "RowScale",
+    "RowThreshold",
+    "chunks",
+    "scaled",
+    "take_rows",
+    "value_bounds",
+]
 
 #: rows per chunk when a check or a statistic passes over every example
 CHECK_ROWS = 4096
@@ -140,3 +150,9 @@ def chunks(x: Tensor | MappedRows) -> Iterator[Tensor]:
         yield from x.split(CHECK_ROWS)
     else:
         yield x
+
+
+def value_bounds(x: Tensor | MappedRows) -> tuple[float, float]:
+    """The smallest and largest value of ``x``, in one pass (one read of a mapped file)."""
+    bounds = [torch.aminmax(chunk) for chunk in chunks(x)]
+    return min(float(b.min) for b in bounds), max(float(b.max) for b in bounds)

@@ -10,7 +10,7 @@ from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
-from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows
+from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows, value_bounds
 from pyro_vae.data.shape import DataShape
 from pyro_vae.errors import DataError
 from pyro_vae.likelihoods import Likelihood, value_range
@@ -124,8 +124,8 @@ def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Spli
 
 def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
     if isinstance(split.x, MappedRows):
-        seed = int(torch.randint(2**62, (1,), generator=gen))
-        return replace(split, x=split.x.then(RowThreshold() if mode == "fixed" else RowBernoulli(seed)))
+        transform = RowThreshold() if mode == "fixed" else RowBernoulli(int(torch.randint(2**62, (1,), generator=gen)))
+        return replace(split, x=split.x.then(transform))
     if mode == "fixed":
         return replace(split, x=binarize_fixed(split.x))
     return replace(split, x=torch.bernoulli(split.x, generator=gen))
@@ -137,7 +137,8 @@ def _scaled(split: Split, scale: float) -> Split:
 
 
 def _check_unit_interval(x: Tensor | MappedRows, mode: str) -> None:
-    if float(x.min()) < 0 or float(x.max()) > 1:
+    lo, hi = value_bounds(x)
+    if lo < 0 or hi > 1:
         raise DataError(
             f"data.binarize = {mode!r} needs values in [0, 1], but the data has {value_range(x)}: "
             'set data.scale (e.g. data.scale = 255 for 8-bit pixels), or set data.binarize = "none" and '

@@ -67,8 +67,8 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (na
         if not is_latent_sample(msg) or msg["fn"].has_rsample or self.baseline == "none":
             return {}
         if self.baseline == "decaying":
-            # the site's batch shape, on the device its values live on
-            template = torch.zeros(msg["fn"].batch_shape, device=msg["fn"].sample().device)
+            # the site's batch shape, on the device of its parameters (its mean: no draw spent on it)
+            template = torch.zeros(msg["fn"].batch_shape, device=msg["fn"].mean.device)
             return {"baseline": {"nn_baseline": self.average, "nn_baseline_input": template}}
         offered = msg["infer"].get("learned_baseline")
         if offered is None:
