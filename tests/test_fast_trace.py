@@ -61,8 +61,9 @@ def test_direct_log_weights_match_the_traced_particles(prior, likelihood):
     torch.testing.assert_close(direct, traced, rtol=1e-6, atol=1e-4)
 
 
-def test_importance_weights_take_the_direct_path_and_keep_their_values():
-    vae = build_vae(ModelConfig(z_dim=2), EVENT)
+@pytest.mark.parametrize("prior", CONTINUOUS, ids=lambda p: p if isinstance(p, str) else p["name"])
+def test_importance_weights_take_the_direct_path_and_keep_their_values(prior):
+    vae = build_vae(ModelConfig(z_dim=2, prior=prior), EVENT)  # the prior is built once for all chunks
     x = data_for("bernoulli", torch.Generator().manual_seed(1))
     torch.manual_seed(7)
     chunked = log_importance_weights(vae.model, vae.guide, x, 7, chunk=3)

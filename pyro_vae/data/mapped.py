@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pyro_vae._system import release_free_memory
+
 __all__ = [
     "CHECK_ROWS",
     "MappedRows",
@@ -128,10 +130,10 @@ class MappedRows:
             yield self[start : start + size]
 
     def min(self) -> Tensor:
-        return torch.stack([chunk.min() for chunk in self.split(CHECK_ROWS)]).min()
+        return torch.stack([chunk.min() for chunk in chunks(self)]).min()
 
     def max(self) -> Tensor:
-        return torch.stack([chunk.max() for chunk in self.split(CHECK_ROWS)]).max()
+        return torch.stack([chunk.max() for chunk in chunks(self)]).max()
 
 
 def take_rows(x: Tensor | MappedRows, index: Tensor) -> Tensor | MappedRows:
@@ -145,9 +147,17 @@ def scaled(x: Tensor | MappedRows, scale: float) -> Tensor | MappedRows:
 
 
 def chunks(x: Tensor | MappedRows) -> Iterator[Tensor]:
-    """All examples of ``x`` as tensors: a tensor whole, mapped rows ``CHECK_ROWS`` at a time."""
+    """All examples of ``x`` as tensors: a tensor whole, mapped rows ``CHECK_ROWS`` at a time.
+
+    Between chunks of mapped rows, freed memory goes back to the system (see
+    :func:`~pyro_vae._system.release_free_memory`): without it, a pass over a
+    large file in shuffled row order could leave a gigabyte resident.
+    """
     if isinstance(x, MappedRows):
-        yield from x.split(CHECK_ROWS)
+        for chunk in x.split(CHECK_ROWS):
+            yield chunk
+            del chunk
+            release_free_memory()
     else:
         yield x
 

@@ -11,7 +11,12 @@ Per-example multi-sample estimators written here: ``iwae``, ``renyi``,
 ``dreg``, ``stl``, ``tail_adaptive``.
 """
 
-from pyro_vae.estimators._direct import direct_applies, direct_log_weights, posterior_log_weights
+from pyro_vae.estimators._direct import (
+    direct_applies,
+    direct_log_weights,
+    posterior_log_weights,
+    prior_distributions,
+)
 from pyro_vae.estimators._particles import (
     ParticleELBO,
     Particles,
@@ -57,6 +62,7 @@ __all__ = [
     "log_density",
     "meanfield_elbo",
     "posterior_log_weights",
+    "prior_distributions",
     "relaxed_elbo",
     "renyi",
     "stl",

@@ -25,7 +25,7 @@ from pyro_vae.guides import VAEGuide
 from pyro_vae.label_groups import concat_broadcast
 from pyro_vae.models import VAEModel
 
-__all__ = ["direct_applies", "direct_log_weights", "posterior_log_weights"]
+__all__ = ["direct_applies", "direct_log_weights", "posterior_log_weights", "prior_distributions"]
 
 
 def direct_applies(model: Callable[..., Any], guide: Callable[..., Any], args: tuple, kwargs: dict) -> bool:
@@ -66,15 +66,26 @@ def posterior_log_weights(
     x: Tensor,
     num_particles: int | None = None,
     kl_weight: float = 1.0,
+    priors: dict[str, Distribution] | None = None,
 ) -> Tensor:
-    """:func:`direct_log_weights` given the guide's ``q(z | x)`` per latent site (computed once, drawn often)."""
+    """:func:`direct_log_weights` given the guide's ``q(z | x)`` per latent site (computed once, drawn often).
+
+    ``priors`` gives ``p(z)`` per site when the caller has built it already (evaluation builds a learned
+    prior such as the VampPrior once per batch, not once per chunk of particles); ``None`` builds it here.
+    """
     shape = torch.Size() if num_particles is None else torch.Size((num_particles,))
     codes = {name: q.rsample(shape) for name, q in posteriors.items()}
+    priors = priors if priors is not None else prior_distributions(model)
     log_w: Tensor | float = 0.0
-    for name, prior in model.priors().items():
-        log_w = log_w + kl_weight * prior().log_prob(codes[name])
+    for name, prior in priors.items():
+        log_w = log_w + kl_weight * prior.log_prob(codes[name])
     decoded = model.decoder(concat_broadcast(list(codes.values())))
     log_w = log_w + model.likelihood.distribution(decoded).log_prob(x)
     for name, q in posteriors.items():
         log_w = log_w - kl_weight * q.log_prob(codes[name])
     return log_w
+
+
+def prior_distributions(model: VAEModel) -> dict[str, Distribution]:
+    """``p(z)`` of every latent site of a plain VAE, by site name."""
+    return {name: prior() for name, prior in model.priors().items()}

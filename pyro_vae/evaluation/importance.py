@@ -16,7 +16,7 @@ from torch import Tensor
 
 from pyro_vae._pyro import local_params
 from pyro_vae._system import available_memory
-from pyro_vae.estimators import direct_applies, draw_particles, posterior_log_weights
+from pyro_vae.estimators import direct_applies, draw_particles, posterior_log_weights, prior_distributions
 
 __all__ = ["available_memory", "chunk_budget", "chunk_size", "iwae_bound", "log_importance_weights"]
 
@@ -76,11 +76,13 @@ def log_importance_weights(
     chunk = chunk or num_samples
     pieces = []
     with torch.no_grad(), local_params():
-        posteriors = guide.posteriors(x) if direct_applies(model, guide, (x,), kwargs) else None
+        direct = direct_applies(model, guide, (x,), kwargs)
+        posteriors = guide.posteriors(x) if direct else None
+        priors = prior_distributions(model) if direct else None
         for start in range(0, num_samples, chunk):
             k = min(chunk, num_samples - start)
             if posteriors is not None:
-                pieces.append(posterior_log_weights(model, posteriors, x, k))
+                pieces.append(posterior_log_weights(model, posteriors, x, k, priors=priors))
             else:
                 pieces.append(draw_particles(model, guide, (x,), kwargs, k).log_w)
     return torch.cat(pieces)

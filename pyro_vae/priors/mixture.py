@@ -7,6 +7,7 @@ import torch
 from pyro.distributions import constraints
 from pyro.nn import PyroParam
 
+from pyro_vae.distributions import DiagonalNormalMixture
 from pyro_vae.priors._registry import PRIORS, Prior, check_positive
 
 __all__ = ["MixturePrior"]
@@ -37,5 +38,4 @@ class MixturePrior(Prior):
         self.scales = PyroParam(torch.ones(components, z_dim), constraint=constraints.positive)
 
     def forward(self) -> dist.TorchDistribution:
-        mixing = dist.Categorical(logits=self.logits)
-        return dist.MixtureSameFamily(mixing, dist.Normal(self.locs, self.scales).to_event(1))
+        return DiagonalNormalMixture(self.logits, self.locs, self.scales)

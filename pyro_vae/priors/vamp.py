@@ -8,6 +8,7 @@ import pyro.distributions as dist
 import torch
 from pyro.nn import PyroParam
 
+from pyro_vae.distributions import DiagonalNormalMixture
 from pyro_vae.errors import ConfigError
 from pyro_vae.priors._registry import PRIORS, Prior, check_positive
 
@@ -53,5 +54,5 @@ class VampPrior(Prior):
         if not self._guide:
             raise ConfigError("prior 'vamp' needs the guide's encoder: build the VAE with pyro_vae.build_vae")
         q = self._guide[0].posteriors(self.pseudo_inputs)["z"]
-        mixing = dist.Categorical(logits=torch.zeros(self.components, dtype=self.pseudo_inputs.dtype))
-        return dist.MixtureSameFamily(mixing, q)
+        logits = torch.zeros(self.components, dtype=self.pseudo_inputs.dtype, device=self.pseudo_inputs.device)
+        return DiagonalNormalMixture(logits, q.mean, q.stddev)
