@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyro.distributions as dist
 from torch import Tensor
 
+from pyro_vae.distributions import IndependentBernoulli
 from pyro_vae.likelihoods._base import LIKELIHOODS, Likelihood
 
 __all__ = ["BernoulliLikelihood"]
@@ -19,6 +20,9 @@ class BernoulliLikelihood(Likelihood):
 
     def _base(self, params: Tensor) -> dist.TorchDistribution:
         return dist.Bernoulli(logits=self._single(params))
+
+    def distribution(self, params: Tensor) -> dist.TorchDistribution:
+        return IndependentBernoulli(self._single(params), len(self.event_shape))
 
     def check_support(self, x: Tensor) -> None:
         if bool(((x != 0) & (x != 1)).any()):

