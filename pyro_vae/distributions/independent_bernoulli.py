@@ -3,8 +3,9 @@
 ``Bernoulli(logits).to_event(n)`` scores ``x`` with
 ``binary_cross_entropy_with_logits`` element by element, then sums. Since
 ``log p(x) = sum_d [x_d l_d - softplus(l_d)]``, the two sums can be taken
-separately: the same value up to float rounding, about a third less time per
-call (the likelihood is a fifth of an importance-sampled evaluation).
+separately: the same value up to float rounding, in less time (4.2-4.3 ms
+against 5.0-7.2 ms for 1,337 MNIST-sized images on one core of the 2-core
+development machine, best of 60 calls, in two runs).
 """
 
 from __future__ import annotations
