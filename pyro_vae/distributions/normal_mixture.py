@@ -3,8 +3,9 @@
 ``MixtureSameFamily(Categorical, Normal(...).to_event(1))`` scores ``n`` codes
 against ``K`` components by materializing ``(n, K, d)`` differences. Expanding
 the square, ``sum_d (z_d - m_kd)^2 / s_kd^2 = z^2 . p_k - 2 z . (m_k p_k) + m_k^2 . p_k``
-with ``p = 1 / s^2``, turns that into two ``(n, d) x (d, K)`` products: about 20x
-faster at ``K = 500`` and no ``(n, K, d)`` tensor. The expanded square cancels
+with ``p = 1 / s^2``, turns that into two ``(n, d) x (d, K)`` products and no
+``(n, K, d)`` tensor: 2.6 against 44 ms for 128 codes and 27 against 981 ms for
+1,337 codes (``K = 500``, ``d = 64``, one core of the 2-core development machine). The expanded square cancels
 large terms, so in float32 it loses digits where the terms are large (narrow
 components, codes far from the origin); the few components that dominate each
 code's sum are therefore scored again from differences, which keeps the result
