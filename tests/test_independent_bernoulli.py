@@ -65,3 +65,18 @@ def test_the_bernoulli_likelihood_uses_it_and_keeps_its_mean():
     params = logits.unsqueeze(-4)  # the decoder's one-parameter axis
     assert isinstance(likelihood.distribution(params), IndependentBernoulli)
     torch.testing.assert_close(likelihood.mean(params), torch.sigmoid(logits))
+
+
+def test_no_event_dimensions_scores_each_value():
+    logits, images = _logits_and_images(torch.float64)
+    ours = IndependentBernoulli(logits, 0).log_prob(images)
+    torch.testing.assert_close(ours, dist.Bernoulli(logits=logits).log_prob(images.expand_as(logits)))
+
+
+def test_evaluation_and_training_score_alike():
+    """Without gradients the softplus sum is grouped (faster); the two paths differ only by rounding."""
+    logits, images = _logits_and_images(torch.float32)
+    with torch.no_grad():
+        evaluated = IndependentBernoulli(logits, 3).log_prob(images)
+    trained = IndependentBernoulli(logits.clone().requires_grad_(), 3).log_prob(images).detach()
+    torch.testing.assert_close(evaluated, trained, rtol=1e-6, atol=1e-4)

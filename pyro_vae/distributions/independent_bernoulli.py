@@ -5,7 +5,8 @@
 ``log p(x) = sum_d [x_d l_d - softplus(l_d)]``, the two sums can be taken
 separately: the same value up to float rounding, in less time (4.2-4.3 ms
 against 5.0-7.2 ms for 1,337 MNIST-sized images on one core of the 2-core
-development machine, best of 60 calls, in two runs).
+development machine, best of 60 calls, in two runs). Without gradients (evaluation)
+the softplus sum takes one logarithm per group of pixels (:func:`softplus_sum`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pyro.distributions as dist
 import torch
 from torch import Tensor
 from torch.nn.functional import softplus
+
+from pyro_vae.distributions._softplus_sum import softplus_sum
 
 __all__ = ["IndependentBernoulli"]
 
@@ -43,5 +46,7 @@ class IndependentBernoulli(dist.Independent):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        dims = tuple(range(-self.reinterpreted_batch_ndims, 0))
-        return (value * self.logits).sum(dims) - softplus(self.logits).sum(dims)
+        dims = self.reinterpreted_batch_ndims
+        if dims == 0:
+            return value * self.logits - softplus(self.logits)
+        return (value * self.logits).sum(tuple(range(-dims, 0))) - softplus_sum(self.logits, dims)
