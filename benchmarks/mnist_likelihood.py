@@ -69,30 +69,34 @@ def train_for(trainer: Trainer, args: argparse.Namespace) -> list[dict[str, floa
     return curve
 
 
-def final_evaluation(trainer: Trainer, out: Path, samples: int, seed: int) -> None:
-    """NLL of all test images with ``samples`` draws; adds it to ``out/result.json`` and prints the tables."""
+def final_evaluation(trainer: Trainer, out: Path, args: argparse.Namespace) -> None:
+    """NLL of all test images with ``args.samples`` draws; adds it to ``out/result.json`` and prints the tables."""
     start = time.perf_counter()
-    test = evaluate_split(trainer.vae, trainer.data.test, samples=samples, batch_size=100, seed=seed)
+    test = evaluate_split(
+        trainer.vae, trainer.data.test, args.samples, batch_size=100, seed=args.seed, workers=args.workers
+    )
     result = json.loads((out / "result.json").read_text())
     result.update(
         test_nll=-test.log_likelihood,
         test_negative_elbo=-test.elbo,
-        samples=samples,
+        samples=args.samples,
         test_images=len(trainer.data.test),
+        eval_workers=args.workers,
         eval_seconds=time.perf_counter() - start,
         eval_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        eval_worker_peak_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
     )
     (out / "result.json").write_text(json.dumps(result, indent=2))
     print("| minutes | epoch | NLL, first test images |")
     print("|---|---|---|")
     for point in result["curve"]:
         print(f"| {point['minutes']:.1f} | {point['epoch']} | {point['nll_subset']:.2f} |")
-    print("| test NLL (K) | test -ELBO | training minutes | epochs | evaluation seconds | peak RSS MB |")
+    print("| test NLL (K) | test -ELBO | training minutes | epochs | evaluation seconds (workers) | peak RSS MB |")
     print("|---|---|---|---|---|---|")
     print(
-        f"| {result['test_nll']:.2f} ({samples}) | {result['test_negative_elbo']:.2f} | "
-        f"{result['train_minutes']:.1f} | {result['epochs']} | {result['eval_seconds']:.0f} | "
-        f"{result['eval_peak_rss_mb']:.0f} |"
+        f"| {result['test_nll']:.2f} ({args.samples}) | {result['test_negative_elbo']:.2f} | "
+        f"{result['train_minutes']:.1f} | {result['epochs']} | {result['eval_seconds']:.0f} ({args.workers}) | "
+        f"{result['eval_peak_rss_mb']:.0f} (largest worker {result['eval_worker_peak_rss_mb']:.0f}) |"
     )
 
 
@@ -113,6 +117,7 @@ def main() -> None:
     parser.add_argument("--curve-samples", type=int, default=1000, help="importance samples per curve point")
     parser.add_argument("--samples", type=int, default=5000, help="final importance samples (0: evaluate later)")
     parser.add_argument("--seed", type=int, default=0, help="evaluation seed")
+    parser.add_argument("--workers", type=int, default=1, help="processes for the final evaluation (eval.workers)")
     parser.add_argument("--out", required=True, help="folder for the parameters and the curve (new unless --eval-only)")
     parser.add_argument("--eval-only", action="store_true", help="only the final evaluation of the model in --out")
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="override a config key")
@@ -122,7 +127,7 @@ def main() -> None:
     if args.eval_only:
         trainer = trainer_for(out / "config.toml", [])
         trainer.vae.load_state_dict(torch.load(out / "model.pt"))
-        final_evaluation(trainer, out, args.samples, args.seed)
+        final_evaluation(trainer, out, args)
         return
     if args.config is None:
         parser.error("give a config file (or --eval-only with --out of a finished run)")
@@ -136,7 +141,7 @@ def main() -> None:
     result = {"train_minutes": trainer.train_seconds / 60, "epochs": trainer.epoch, "curve": curve}
     (out / "result.json").write_text(json.dumps(result, indent=2))
     if args.samples > 0:
-        final_evaluation(trainer, out, args.samples, args.seed)
+        final_evaluation(trainer, out, args)
 
 
 if __name__ == "__main__":

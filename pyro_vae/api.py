@@ -72,7 +72,7 @@ def _finish(
 ) -> FitResult:
     trainer.restore_best()
     ev = config.eval
-    test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True)
+    test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
     summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
     if log is not None:
         log(
@@ -223,7 +223,7 @@ def _evaluate_run(
     prepared = load_run_data(config, state, data, labels)
     check_support(prepared, vae.likelihood)
     ev = config.eval
-    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True)
+    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
     summary = make_summary(config, prepared, test, previous=read_summary(run.summary)) | vae.extra_metrics(prepared)
     write_json(summary, run.summary)
     if log is not None:

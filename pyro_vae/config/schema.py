@@ -132,6 +132,7 @@ class EvalConfig:
     samples: int = 1000
     batch_size: int = 100
     seed: int = 0
+    workers: int = 1
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from pyro_vae._workers import check_workers
 from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
@@ -104,6 +105,10 @@ def _validate_train(train: TrainConfig) -> None:
 def _validate_eval(evaluation: EvalConfig) -> None:
     _require(evaluation.samples >= 1, "eval.samples", "a positive integer", evaluation.samples)
     _require(evaluation.batch_size >= 1, "eval.batch_size", "a positive integer", evaluation.batch_size)
+    try:
+        check_workers(evaluation.workers)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _resolve_auto_estimator(config: RunConfig) -> RunConfig:

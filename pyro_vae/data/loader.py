@@ -9,7 +9,7 @@ from torch import Tensor
 
 from pyro_vae.data.prepare import Split
 
-__all__ = ["TrainingBatches", "bernoulli_draw", "iterate_batches", "num_batches", "random_shift"]
+__all__ = ["TrainingBatches", "batch_at", "bernoulli_draw", "iterate_batches", "num_batches", "random_shift"]
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -77,6 +77,12 @@ def iterate_batches(
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
         labels = None if split.labels is None else split.labels[index]
         yield _draw(split, index, generator, dynamic_binarize, shift), labels
+
+
+def batch_at(split: Split, start: int, batch_size: int) -> tuple[Tensor, Tensor | None]:
+    """``(x, labels)`` of the examples ``start`` to ``start + batch_size`` in stored order (noise drawn afresh)."""
+    index = slice(start, start + batch_size)
+    return _draw(split, index, None, False), None if split.labels is None else split.labels[index]
 
 
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:

@@ -9,7 +9,8 @@ import numpy as np
 import pyro
 import torch
 
-from pyro_vae.data import Split, iterate_batches
+from pyro_vae._workers import check_workers, map_batches
+from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
 from pyro_vae.evaluation.importance import chunk_budget, chunk_size, iwae_bound, log_importance_weights
 from pyro_vae.vae import VAE
@@ -40,7 +41,13 @@ class SplitEvaluation:
 
 
 def evaluate_split(
-    vae: VAE, split: Split, samples: int, batch_size: int = 100, seed: int = 0, psis: bool = False
+    vae: VAE,
+    split: Split,
+    samples: int,
+    batch_size: int = 100,
+    seed: int = 0,
+    psis: bool = False,
+    workers: int = 1,
 ) -> SplitEvaluation:
     """ELBO and importance-sampled ``log p(x)`` of ``vae`` on ``split`` with ``samples`` draws each.
 
@@ -49,23 +56,36 @@ def evaluate_split(
     chunked to a size set from the available memory (:func:`chunk_budget`), and
     the distributions skip their per-draw argument checks: the split's support
     was checked once, when the data were prepared (:func:`check_support`).
+    Each batch draws from its own seed, derived from ``seed`` and its position,
+    so ``workers`` forked processes (:func:`map_batches`) give the same figures
+    as one, up to float rounding.
     """
+    check_workers(workers)
     psis = psis and samples >= MIN_PSIS_DRAWS
-    khats = []
     was_training = vae.training
     vae.eval()
     floats = math.prod(split.x.shape[1:]) * vae.likelihood.params_per_dim
-    elbo_sum = ll_sum = 0.0
-    budget = chunk_budget()
-    with torch.random.fork_rng(), pyro.validation_enabled(False):
-        torch.manual_seed(seed)
-        for x, _ in iterate_batches(split, batch_size):
+    budget = max(1, chunk_budget() // workers)
+
+    def score(index: int) -> tuple[float, float, np.ndarray | None]:
+        x, _ = batch_at(split, index * batch_size, batch_size)
+        with torch.random.fork_rng():
+            torch.manual_seed(_batch_seed(seed, index))
             log_w = log_importance_weights(vae.model, vae.guide, x, samples, chunk_size(x.shape[0], floats, budget))
-            elbo_sum += log_w.mean(0).sum().item()
-            ll_sum += iwae_bound(log_w).sum().item()
-            if psis:
-                khats.append(psis_khat(log_w))
-    vae.train(was_training)
+        khat = psis_khat(log_w) if psis else None
+        return log_w.mean(0).sum().item(), iwae_bound(log_w).sum().item(), khat
+
+    try:
+        with pyro.validation_enabled(False):
+            scores = map_batches(score, num_batches(len(split), batch_size), workers)
+    finally:
+        vae.train(was_training)
     n = len(split)
-    khat = np.concatenate(khats) if psis else None
-    return SplitEvaluation(elbo=elbo_sum / n, log_likelihood=ll_sum / n, samples=samples, khat=khat)
+    khat = np.concatenate([k for _, _, k in scores]) if psis else None
+    elbo, log_likelihood = (sum(column) / n for column in list(zip(*scores, strict=True))[:2])
+    return SplitEvaluation(elbo=elbo, log_likelihood=log_likelihood, samples=samples, khat=khat)
+
+
+def _batch_seed(seed: int, index: int) -> int:
+    """Seed of batch ``index``: independent streams per batch, whichever process scores it."""
+    return int(np.random.SeedSequence([seed % 2**64, index]).generate_state(1)[0])  # torch takes negative seeds too
