@@ -20,8 +20,10 @@ from pyro_vae.estimators import direct_applies, draw_particles, posterior_log_we
 
 __all__ = ["available_memory", "chunk_budget", "chunk_size", "iwae_bound", "log_importance_weights"]
 
-#: most floats of decoder output per chunk: larger chunks are no faster (they leave the CPU caches)
-MAX_CHUNK_FLOATS = 1 << 20
+#: most floats of decoder output per chunk (8 MB): on the 2-core development machine the fastest of
+#: 2**19-2**22 for one-thread worker processes (larger chunks leave the CPU caches), and no slower than
+#: 2**20 for one process on two threads (benchmarks/RESULTS.md)
+MAX_CHUNK_FLOATS = 1 << 21
 #: share of the available memory one chunk's decoder output may take (the pass holds a few such tensors)
 MEMORY_SHARE = 1 / 32
 

@@ -12,7 +12,13 @@ import torch
 from pyro_vae._workers import check_workers, map_batches
 from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
-from pyro_vae.evaluation.importance import chunk_budget, chunk_size, iwae_bound, log_importance_weights
+from pyro_vae.evaluation.importance import (
+    available_memory,
+    chunk_budget,
+    chunk_size,
+    iwae_bound,
+    log_importance_weights,
+)
 from pyro_vae.vae import VAE
 
 __all__ = ["SplitEvaluation", "evaluate_split"]
@@ -65,7 +71,7 @@ def evaluate_split(
     was_training = vae.training
     vae.eval()
     floats = math.prod(split.x.shape[1:]) * vae.likelihood.params_per_dim
-    budget = max(1, chunk_budget() // workers)
+    budget = chunk_budget(available_memory() // workers)  # each worker's share of the free memory
 
     def score(index: int) -> tuple[float, float, np.ndarray | None]:
         x, _ = batch_at(split, index * batch_size, batch_size)
