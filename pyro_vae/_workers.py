@@ -2,8 +2,8 @@
 
 Scoring a batch is dense arithmetic on small tensors: one process per core,
 each on one thread, keeps both cores of the 2-core development machine busier
-than one process on two threads (about 13% less time for 1,000 MNIST test
-images at ``K = 5000``, see ``benchmarks/RESULTS.md``). Batches are
+than one process on two threads (12-16% less time for 600-1,000 MNIST test
+images at ``K = 5000``, measured side by side: ``benchmarks/RESULTS.md``). Batches are
 independent (each draws from its own seed), so the result does not depend on
 how many processes score them, only on float rounding.
 
