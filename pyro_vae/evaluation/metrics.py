@@ -87,8 +87,9 @@ def evaluate_split(
     finally:
         vae.train(was_training)
     n = len(split)
-    khat = np.concatenate([k for _, _, k in scores]) if psis else None
-    elbo, log_likelihood = (sum(column) / n for column in list(zip(*scores, strict=True))[:2])
+    elbo = sum(batch_elbo for batch_elbo, _, _ in scores) / n
+    log_likelihood = sum(batch_log_likelihood for _, batch_log_likelihood, _ in scores) / n
+    khat = np.concatenate([batch_khat for _, _, batch_khat in scores]) if psis else None
     return SplitEvaluation(elbo=elbo, log_likelihood=log_likelihood, samples=samples, khat=khat)
 
 
