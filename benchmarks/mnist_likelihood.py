@@ -76,7 +76,8 @@ class TreeMemory(threading.Thread):
 
     PSS shares each page among the processes mapping it, so forked workers' inherited pages count once.
     Reading it walks every page table under a lock the process needs to fault pages in: sampled twice a
-    second, it added 75 s of system time to a 10-minute evaluation, hence the long default interval.
+    second, it added about 70 s of system time to a 10-minute evaluation, hence the long default interval
+    (an evaluation shorter than one interval reports 0).
     """
 
     def __init__(self, interval: float = 10.0) -> None:
