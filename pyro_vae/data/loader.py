@@ -75,14 +75,20 @@ def iterate_batches(
     order = torch.randperm(n, generator=generator) if generator is not None else None
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
-        labels = None if split.labels is None else split.labels[index]
-        yield _draw(split, index, generator, dynamic_binarize, shift), labels
+        yield _batch(split, index, generator, dynamic_binarize, shift)
 
 
 def batch_at(split: Split, start: int, batch_size: int) -> tuple[Tensor, Tensor | None]:
     """``(x, labels)`` of the examples ``start`` to ``start + batch_size`` in stored order (noise drawn afresh)."""
-    index = slice(start, start + batch_size)
-    return _draw(split, index, None, False), None if split.labels is None else split.labels[index]
+    return _batch(split, slice(start, start + batch_size), None, False)
+
+
+def _batch(
+    split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
+) -> tuple[Tensor, Tensor | None]:
+    """``(x, labels)`` of examples ``index``, ``x`` drawn by :func:`_draw`."""
+    labels = None if split.labels is None else split.labels[index]
+    return _draw(split, index, generator, binarize, shift), labels
 
 
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:

@@ -30,7 +30,7 @@ GROUP = 64
 
 def softplus_sum(logits: Tensor, dims: int) -> Tensor:
     """``softplus(logits)`` summed over its last ``dims`` dimensions (``dims >= 1``)."""
-    flat = logits.flatten(-dims) if dims > 1 else logits
+    flat = logits.flatten(-dims)
     if torch.is_grad_enabled() and flat.requires_grad:
         return softplus(flat).sum(-1)
     return flat.clamp_min(0).sum(-1) + _log1p_exp_neg_abs_sum(flat)
