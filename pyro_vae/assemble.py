@@ -11,6 +11,7 @@ import pyro
 
 from pyro_vae.config import RunConfig, config_from_dict, resolve_config
 from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
+from pyro_vae.data.features import FittedEncoder
 from pyro_vae.errors import DataError
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
@@ -25,6 +26,7 @@ __all__ = [
     "initial_vae",
     "load_best",
     "load_run_data",
+    "open_feature_run",
     "prepare_data",
 ]
 
@@ -57,7 +59,19 @@ def prepare_data(config: RunConfig, array: Any = None, labels: Any = None) -> Da
     likelihood_cls = LIKELIHOODS.get(normalize_spec(config.model.likelihood, "likelihood")["name"])
     binarize = resolve_binarize(config.data.binarize, likelihood_cls)
     in_memory = array if config.data.name == "array" else None
-    return load_data(config.data, binarize, array=in_memory, labels=labels if in_memory is not None else None)
+    return load_data(
+        config.data,
+        binarize,
+        array=in_memory,
+        labels=labels if in_memory is not None else None,
+        open_run=open_feature_run,
+    )
+
+
+def open_feature_run(run: str) -> FittedEncoder:
+    """The encoder of the best epoch of run directory ``run`` and its data section, for ``vae_features``."""
+    vae, config, _ = load_best(RunDir.open(Path(run).expanduser(), need_best=True))
+    return FittedEncoder(encode=vae.encode, data=config.data)
 
 
 def build_checked(config: RunConfig, data: DataBundle) -> VAE:

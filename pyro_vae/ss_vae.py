@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,13 +13,15 @@ from torch import Tensor, nn
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig
 from pyro_vae.errors import ConfigError, DataError
+from pyro_vae.evaluation.ss import accuracy, semi_supervised_metrics
 from pyro_vae.guides.ss_vae import AuxiliaryTerms, SSVAEGuide
-from pyro_vae.kinds._registry import MODEL_KINDS, DataShape, ModelKind
+from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.models.ss_vae import SSVAEModel
 from pyro_vae.networks import NETWORKS, make_activation
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
+from pyro_vae.ss_vae_pictures import write_ss_pictures
 from pyro_vae.vae import VAE
 
 if TYPE_CHECKING:
@@ -26,16 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SSVAE", "SS_OPTIONS", "build_ss_vae"]
 
-#: [model] fields only the semi-supervised kind reads, with their defaults
-SS_OPTIONS: dict[str, Any] = {
-    "factors": None,
-    "classifier": None,
-    "alpha": 1.0,
-    "adversary": 0.0,
-    "consistency": 0.0,
-    "consistency_shift": 2,
-    "features": 256,
-}
+#: [model] fields only the semi-supervised kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`)
+SS_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("ss_vae").options
 #: hidden width of the adversaries that predict labels from z
 ADVERSARY_HIDDEN = 256
 
@@ -98,20 +93,14 @@ class SSVAE(VAE):
 
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Accuracy of ``q(y_k | x)`` on the validation split per factor (logged, not used to select epochs)."""
-        from pyro_vae.evaluation.ss import accuracy
-
         return {f"val_accuracy_{name}": acc for name, acc in accuracy(self, split).items()}
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Test accuracy of ``q(y|x)`` and label leakage into ``z``, per factor (see :mod:`pyro_vae.evaluation.ss`)."""
-        from pyro_vae.evaluation.ss import semi_supervised_metrics
-
         return semi_supervised_metrics(self, data)
 
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
         """Analogies, conditional samples, the latent embedding coloured by class, and the training curve."""
-        from pyro_vae.plots.ss_report import write_ss_pictures
-
         return write_ss_pictures(self, data, history, folder)
 
 
@@ -208,8 +197,3 @@ def _build(config: ModelConfig, shape: DataShape, factors: list[str]) -> SSVAE:
         adversaries,
     )
     return SSVAE(model, guide)
-
-
-MODEL_KINDS.register("ss_vae")(
-    ModelKind(build=build_ss_vae, default_estimator="enum", uses_labels=True, options=tuple(SS_OPTIONS))
-)

@@ -13,16 +13,17 @@ from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig
 from pyro_vae.errors import ConfigError
 from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
+from pyro_vae.kinds import DataShape
 from pyro_vae.likelihoods import LIKELIHOODS, Likelihood
 from pyro_vae.models import VAEModel
 from pyro_vae.networks import NETWORKS
 from pyro_vae.priors import PRIORS, Prior
+from pyro_vae.vae_pictures import write_vae_pictures
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
-from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
 
-__all__ = ["VAE", "build_vae"]
+__all__ = ["VAE", "build_vae", "build_vae_kind"]
 
 
 class VAE(nn.Module):
@@ -95,10 +96,8 @@ class VAE(nn.Module):
         return {}
 
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
-        """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.plots`)."""
-        from pyro_vae.plots import write_pictures
-
-        return write_pictures(self, data, history, folder)
+        """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.vae_pictures`)."""
+        return write_vae_pictures(self, data, history, folder)
 
 
 def build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
@@ -140,9 +139,6 @@ def _bits_prior(config: ModelConfig) -> Prior:
     return prior
 
 
-MODEL_KINDS.register("vae")(
-    ModelKind(
-        build=lambda config, shape: build_vae(config, shape.event_shape),
-        options=("bits", "bits_prior"),
-    )
-)
+def build_vae_kind(config: ModelConfig, shape: DataShape) -> VAE:
+    """The builder of model kind ``vae`` (see :mod:`pyro_vae.kinds`): :func:`build_vae` sized for ``shape``."""
+    return build_vae(config, shape.event_shape)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,8 @@ import torch
 
 from pyro_vae.api import FitResult, fit
 from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
+from pyro_vae.comparison.report import write_comparison
+from pyro_vae.comparison.results import Comparison, ComparisonRow, SNRPoint
 from pyro_vae.comparison.snr import GradientSNR, gradient_snr
 from pyro_vae.config import config_to_dict, resolve_config, write_toml
 from pyro_vae.config.resolve import ConfigSource
@@ -21,51 +23,12 @@ from pyro_vae.estimators import ESTIMATORS
 from pyro_vae.registry import ComponentSpec, normalize_spec
 from pyro_vae.training import RunDir
 
-__all__ = ["Comparison", "ComparisonRow", "SNRPoint", "compare", "estimator_label", "rows_as_dicts"]
+__all__ = ["compare", "estimator_label"]
 
 Log = Callable[[str], None]
 
 #: the estimators whose gradient SNR is traced against the number of particles
 SNR_ESTIMATORS = ("iwae", "dreg")
-
-
-@dataclass
-class ComparisonRow:
-    """One estimator's results; ELBO and log-likelihood in nats per test example."""
-
-    estimator: str
-    test_elbo: float
-    test_log_likelihood: float
-    log_likelihood_samples: int
-    seconds_per_epoch: float
-    epochs: int
-    best_epoch: int
-    snr_encoder_start: float
-    snr_decoder_start: float
-    snr_encoder_end: float
-    snr_decoder_end: float
-
-
-@dataclass
-class SNRPoint:
-    """Gradient SNR of one estimator with ``num_particles`` draws, at the reference parameters."""
-
-    estimator: str
-    num_particles: int
-    snr_encoder: float
-    snr_decoder: float
-
-
-@dataclass
-class Comparison:
-    """Everything :func:`compare` measured."""
-
-    rows: list[ComparisonRow]
-    snr_vs_k: list[SNRPoint]
-    histories: dict[str, list[dict[str, float]]]
-    reference: str
-    out: Path | None = None
-    results: dict[str, FitResult] = field(default_factory=dict, repr=False)
 
 
 def estimator_label(spec: ComponentSpec) -> str:
@@ -165,8 +128,6 @@ def compare(
     )
     comparison = Comparison(rows, points, histories, reference, root, results)
     if root is not None:
-        from pyro_vae.comparison.report import write_comparison
-
         write_toml(config_to_dict(base), root / "config.toml")
         write_comparison(comparison, root)
     return comparison
@@ -207,8 +168,3 @@ def _snr_vs_k(
             snr = gradient_snr(reference.vae, {"name": name, "num_particles": k}, batch, repeats, seed)
             points.append(SNRPoint(name, k, snr.encoder, snr.decoder))
     return points
-
-
-def rows_as_dicts(comparison: Comparison) -> list[dict[str, Any]]:
-    """The comparison rows as plain dicts (for CSV and JSON)."""
-    return [asdict(row) for row in comparison.rows]

@@ -6,7 +6,7 @@ import csv
 from dataclasses import asdict, fields
 from pathlib import Path
 
-from pyro_vae.comparison.compare import Comparison, ComparisonRow, SNRPoint, rows_as_dicts
+from pyro_vae.comparison.results import Comparison, ComparisonRow, SNRPoint, rows_as_dicts
 from pyro_vae.plots.comparison import save_learning_curves, save_snr_vs_k
 
 __all__ = ["markdown_table", "write_comparison"]

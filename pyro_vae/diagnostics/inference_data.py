@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import xarray as xr
@@ -10,7 +12,9 @@ from torch import Tensor
 from pyro_vae._pyro import local_params
 from pyro_vae.diagnostics._arviz import arviz
 from pyro_vae.estimators import draw_particles, latent_and_observed_sites
-from pyro_vae.vae import VAE
+
+if TYPE_CHECKING:
+    from pyro_vae.vae import VAE
 
 __all__ = ["to_inference_data"]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyro
@@ -19,7 +20,9 @@ from pyro_vae.evaluation.importance import (
     iwae_bound,
     log_importance_weights,
 )
-from pyro_vae.vae import VAE
+
+if TYPE_CHECKING:
+    from pyro_vae.vae import VAE
 
 __all__ = ["SplitEvaluation", "evaluate_split"]
 

@@ -1,11 +1,38 @@
 """Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: ``vae`` and ``ss_vae``.
 
-Each kind registers itself in the module that defines its wrapper
-(:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`); importing this package imports them.
+This table holds what configuration checks need (names, options, default
+estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`)
+are imported when a model is built. A new kind is one more entry here (or one
+``MODEL_KINDS.register(name)(ModelKind(...))`` call in the package that adds it)
+and a builder ``(ModelConfig, DataShape) -> VAE``; nothing in :mod:`pyro_vae.config` changes.
 """
 
-from pyro_vae import ss_vae as _ss_vae  # noqa: F401 (registers "ss_vae")
-from pyro_vae import vae as _vae  # noqa: F401 (registers "vae")
-from pyro_vae.kinds._registry import MODEL_KINDS, DataShape, ModelKind
+from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
+from pyro_vae.kinds._shape import DataShape
 
 __all__ = ["MODEL_KINDS", "DataShape", "ModelKind"]
+
+MODEL_KINDS.register("vae")(
+    ModelKind(
+        builder="pyro_vae.vae:build_vae_kind",
+        # a binary block of this many bits beside z (a mixed model), and its prior
+        options={"bits": 0, "bits_prior": "bernoulli"},
+    )
+)
+
+MODEL_KINDS.register("ss_vae")(
+    ModelKind(
+        builder="pyro_vae.ss_vae:build_ss_vae",
+        default_estimator="enum",
+        uses_labels=True,
+        options={
+            "factors": None,
+            "classifier": None,
+            "alpha": 1.0,
+            "adversary": 0.0,
+            "consistency": 0.0,
+            "consistency_shift": 2,
+            "features": 256,
+        },
+    )
+)
