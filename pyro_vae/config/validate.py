@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
-from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
+from pyro_vae.config.schema import (
+    BINARIZE_MODES,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    unknown_key_error,
+)
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
@@ -27,7 +35,18 @@ def _require(ok: bool, key: str, expected: str, value: object) -> None:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
 
 
+def _check_source_options(data: DataConfig) -> None:
+    """Each key of ``[data]`` outside the schema must be an option of the chosen source (listed with the keys)."""
+    known = DATASETS.options(data.name)
+    for key in data.source_options:
+        if key not in known:
+            schema = [f.name for f in fields(DataConfig) if f.name != "source_options"]
+            raise unknown_key_error("in [data]: ", key, [*schema, *(k for k in known if k not in schema)])
+
+
 def _validate_data(data: DataConfig) -> None:
+    DATASETS.get(data.name)
+    _check_source_options(data)
     DATASETS.check(data.source_spec())
     _require(
         data.scale == "auto" or (isinstance(data.scale, float) and data.scale > 0),
