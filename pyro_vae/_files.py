@@ -47,6 +47,7 @@ OS_ERROR_HINTS: dict[int, str] = {
     errno.EPERM: "the operation is not permitted: write elsewhere or change the folder's permissions",
     errno.ENOTDIR: "a part of the path is a file, not a folder: choose another path",
     errno.EISDIR: "it is a folder, not a file: choose another path",
+    errno.EEXIST: "a file of that name is in the way of a folder: choose another path",
     errno.ENOENT: "a folder on the path does not exist (it was removed?)",
     errno.ENAMETOOLONG: "the name is too long for the file system: choose a shorter path",
     errno.EIO: "input/output error: the device failed",

@@ -28,7 +28,7 @@ from pyro_vae._files import atomic_write_text, is_temporary_name, os_error
 from pyro_vae.errors import RunDirError
 from pyro_vae.training.checkpoint import MODEL_KEYS, load_checkpoint
 from pyro_vae.training.identity import IDENTITY_SECTIONS, check_config_file, check_same_run
-from pyro_vae.training.lock import LOCK_NAME, hold_lock
+from pyro_vae.training.lock import LOCK_NAME, adopt_lock_file, hold_lock, owns_lock_file
 
 __all__ = ["UNSTARTED_NAMES", "RunDir", "write_json"]
 
@@ -44,13 +44,14 @@ def write_json(data: dict[str, Any], path: Path) -> None:
 
 
 def _names(root: Path) -> set[str]:
-    """The entries of the folder ``root`` (none if it does not exist)."""
+    """The entries of the folder ``root`` (none if it does not exist), but for this process's own lock file."""
     try:
-        return {entry.name for entry in root.iterdir()}
+        names = {entry.name for entry in root.iterdir()}
     except (FileNotFoundError, NotADirectoryError):
         return set()
     except OSError as err:
         raise os_error("read the run directory", root, err) from err
+    return names - {LOCK_NAME} if owns_lock_file(root) else names
 
 
 def _is_unstarted(names: set[str]) -> bool:
@@ -178,6 +179,7 @@ class RunDir:
 
     def _replace_unstarted(self, log: Callable[[str], None] | None) -> None:
         """Remove the leftover of an unstarted run (called holding the lock, so no process is writing it)."""
+        adopt_lock_file(self.root)
         names = sorted(_names(self.root) - {LOCK_NAME})
         if not names:
             return
@@ -237,6 +239,8 @@ class RunDir:
             raise RunDirError(f"run directory {str(root)!r} does not exist")
         with hold_lock(root):
             run = cls.open(root, need_best)
+            if run.checkpoint.is_file():
+                adopt_lock_file(root)  # a killed process's lock file no longer marks an unstarted run
             for name in sorted(_names(run.root)):
                 if is_temporary_name(name) and _is_stale(name):
                     run._remove(name)
