@@ -215,7 +215,7 @@ class RunDir:
         if not run.root.is_dir():
             raise RunDirError(f"run directory {str(run.root)!r} does not exist")
         needed = run.best if need_best else run.checkpoint
-        if needed.is_file():
+        if needed.exists():  # a folder in its place is reported when it is read
             return run
         if run.unstarted:
             raise RunDirError(
@@ -262,7 +262,7 @@ class RunDir:
         """
         state = load_checkpoint(path, keys)
         other = self.checkpoint if path == self.best else self.best
-        if other.is_file():
+        if other.exists():
             check_same_run(path, state, other, load_checkpoint(other))
         sections = IDENTITY_SECTIONS if resumed is None else None
         check_config_file(self.config, path, state, sections, resumed or ())
