@@ -21,9 +21,12 @@ training ended, files missing  summary and pictures lost after the last epoch; C
                                final evaluation (CLI: the hint says --resume, which completes it);
                                a run that stopped early; a complete run is refused as before
 OS errors on a run directory   ENOSPC, EDQUOT, EROFS, EACCES, EIO on checkpoint.pt, best.pt,
-                               config.toml, metrics.csv, summary.json, a picture; ENOTDIR (``--out``
-                               below a file, ``sample --out`` below a file); each one line naming the
-                               path and the cause, no temporary file left
+                               config.toml, metrics.csv, summary.json, a picture; EROFS making the
+                               folder and the lock file; ENOSPC on the command line; ENOTDIR
+                               (``--out`` below a file), EEXIST (``sample --out`` below a file); a
+                               read-only folder (not as root); a checkpoint is serialised in memory
+                               (torch.save to a path reports a full disk as a RuntimeError); each one
+                               line naming the path and the cause, no temporary file left
 =============================  =====================================================================
 """
 
@@ -46,6 +49,7 @@ import pyro_vae._files as files
 from pyro_vae.cli import main
 from pyro_vae.errors import ConfigError, PyroVAEError, RunDirError
 from pyro_vae.training import hold_lock
+from pyro_vae.training import lock as lock_module
 from pyro_vae.training.lock import LOCK_NAME
 
 TINY = {
@@ -407,6 +411,48 @@ def test_an_os_error_on_a_run_file_is_one_line_and_leaves_no_partial_file(tmp_pa
     assert message.startswith(f"cannot write '{out / target}': {words}")
     assert message.endswith(f"({code})") and "\n" not in message
     assert not out.exists() or not temporaries(out)
+
+
+def _refuse(number: int):
+    def refuse(*args, **kwargs):
+        raise OSError(number, os.strerror(number))
+
+    return refuse
+
+
+FOLDER_STEPS = {
+    "create": (lambda m: m.setattr(Path, "mkdir", _refuse(errno.EROFS)), "cannot create the run directory"),
+    "lock": (lambda m: m.setattr(lock_module, "_open", _refuse(errno.EROFS)), "cannot lock the run directory"),
+}
+
+
+@pytest.mark.parametrize("step", FOLDER_STEPS, ids=FOLDER_STEPS)
+def test_a_read_only_file_system_is_one_line_when_the_run_starts(tmp_path, monkeypatch, capsys, step):
+    patch, words = FOLDER_STEPS[step]
+    out = tmp_path / "run"
+    patch(monkeypatch)
+    assert main(["fit", "--quiet", "--out", str(out), *(arg for text in OVERRIDES for arg in ("--set", text))]) == 2
+    assert capsys.readouterr().err == (
+        f"pyro-vae fit: error: {words} '{out}': the file system is read-only: write elsewhere (EROFS)\n"
+    )
+
+
+def test_a_full_disk_is_one_line_on_the_command_line(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "run"
+    real = files._write_exclusive
+
+    def full(tmp: Path, data: bytes) -> None:
+        if tmp.name.startswith(".checkpoint.pt."):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(tmp, data)
+
+    monkeypatch.setattr(files, "_write_exclusive", full)
+    assert main(["fit", "--quiet", "--out", str(out), *(arg for text in OVERRIDES for arg in ("--set", text))]) == 2
+    assert capsys.readouterr().err == (
+        f"pyro-vae fit: error: cannot write '{out / 'checkpoint.pt'}': no space left on the device: free some "
+        "space or write elsewhere (ENOSPC)\n"
+    )
+    assert not out.exists()  # nothing was saved: the run is removed, as after Ctrl-C
 
 
 def test_an_out_below_a_file_is_one_line(tmp_path, capsys):
