@@ -123,7 +123,8 @@ def fit(
     labels
         Integer labels for in-memory ``data`` (used for pictures), optional.
     out
-        Run directory to create (it must not hold files); ``None`` writes nothing.
+        Run directory to create: missing, empty, or the leftover of a run killed before its first
+        epoch was saved (replaced). It is locked while the fit runs; ``None`` writes nothing.
     overrides
         ``"key=value"`` strings, as ``--set`` on the command line.
     log
@@ -183,30 +184,39 @@ def resume(
 
     ``overrides`` may change ``train.*`` and ``eval.*`` keys, e.g.
     ``["train.epochs=40"]`` to train longer. Runs fitted on an in-memory
-    array need the same ``data`` (and ``labels``) again.
+    array need the same ``data`` (and ``labels``) again. A run whose training
+    ended (all epochs, or stopped early) but which has no ``summary.json``
+    (stopped during the final evaluation or pictures) is completed without
+    training further. The checkpoint must belong to the run (its fingerprint,
+    ``best.pt`` and ``config.toml`` agree; see :meth:`RunDir.load`).
     """
     overrides = list(overrides)
     with RunDir.claim(run_dir) as run:
-        state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(t)[0] for t in overrides])
-        config = _resumed_config(state["config"], overrides)
-        finished = _training_finished(state, config)
-        if finished and state["epoch"] >= config.train.epochs and run.summary.is_file():
-            raise ConfigError(
-                f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
-                f"summary is written: raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
-            )
+        state, config = _resumable(run, overrides)
         prepared = load_run_data(config, state, data, labels)
         vae = build_checked(config, prepared)
         check_parameters(vae, state["model"], run.checkpoint)
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
         trainer.load_state_dict(state)
-        if finished and not run.summary.is_file():
-            return _complete(trainer, state, prepared, run, log, pictures)
+        if _training_finished(state, config) and not run.summary.is_file():
+            return _complete(trainer, state, run, log, pictures)
         write_toml(config_to_dict(config), run.config)
         if log is not None:
             log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
         trainer.fit()
         return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunConfig]:
+    """The checked training state of ``run`` and the config it resumes with; a complete run is refused."""
+    state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(text)[0] for text in overrides])
+    config = _resumed_config(state["config"], overrides)
+    if state["epoch"] >= config.train.epochs and run.summary.is_file():
+        raise ConfigError(
+            f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
+            f"summary is written: raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
+        )
+    return state, config
 
 
 def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
@@ -216,9 +226,7 @@ def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
     return state["epoch"] >= config.train.epochs or stopper.should_stop
 
 
-def _complete(
-    trainer: Trainer, state: dict[str, Any], data: DataBundle, run: RunDir, log: Log | None, pictures: bool
-) -> FitResult:
+def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | None, pictures: bool) -> FitResult:
     """Finish a run whose training ended but whose final evaluation, pictures or summary are missing."""
     trainer.stopper.load_state_dict(state["stopper"])  # as it stopped, not with the fresh patience of a resume
     if config_to_dict(trainer.config) != state["config"]:
@@ -227,7 +235,7 @@ def _complete(
         write_toml(config_to_dict(trainer.config), run.config)
     if log is not None:
         log(f"training of {run.root} had ended after epoch {trainer.epoch}: writing its evaluation and summary")
-    return _finish(trainer, trainer.config, data, run, log, pictures)
+    return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
