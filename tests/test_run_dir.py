@@ -7,7 +7,8 @@ kind                           members
 =============================  =====================================================================
 two processes, one directory   forced race of two ``fit --out D`` (8 forked pairs; 8 CLI pairs, slow);
                                ``fit --out`` / ``--resume`` / ``evaluate`` / ``diagnose`` while another
-                               process holds the directory; a stale lock file of a dead process
+                               process holds the directory; another thread holds it; a stale lock
+                               file of a dead process
 shared temporary names         temporary names differ per process and per write; an exception or
                                Ctrl-C inside a write leaves no temporary file
 clean-up of others' files      the loser of a race deletes nothing; a failed first epoch removes only
@@ -39,6 +40,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -198,6 +200,27 @@ def test_a_directory_held_by_another_process_is_refused_untouched(finished, tmp_
     with pytest.raises(RunDirError, match=rf"^run directory '{run}' is in use by process {pid}: "):
         call(run)
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != LOCK_NAME} == before
+
+
+def test_another_thread_of_the_same_process_is_refused_too(finished, tmp_path):
+    run = copy_run(finished, tmp_path / "run")
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with hold_lock(run):
+            held.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(RunDirError, match=rf"is in use by process {os.getpid()}: "):
+            pyro_vae.evaluate(run)
+    finally:
+        release.set()
+        thread.join(30)
+    assert pyro_vae.evaluate(run)["epochs"] == 2  # free again once the thread let go
 
 
 def test_the_lock_is_gone_after_each_command_and_a_stale_one_blocks_nothing(finished, tmp_path):

@@ -9,8 +9,9 @@ removes the lock file when it lets go if it created it (or adopted it with
 directory as a pyro-vae run until a later process takes charge of it. A
 process that locked a file which was removed meanwhile notices (the path no
 longer names its file) and tries again.
-Within one process the lock is re-entrant (``fit`` inside ``compare``,
-``evaluate`` after ``fit``).
+Within one thread the lock is re-entrant (``evaluate`` inside ``diagnose``);
+another thread of the same process is refused like another process (``flock``
+belongs to an open file, and it opens its own).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from pyro_vae._files import os_error
 from pyro_vae.errors import RunDirError
 
-__all__ = ["LOCK_NAME", "adopt_lock_file", "hold_lock", "holds_lock", "owns_lock_file"]
+__all__ = ["LOCK_NAME", "adopt_lock_file", "hold_lock", "owns_lock_file"]
 
 #: the lock file inside a run directory
 LOCK_NAME = ".pyro-vae.lock"
@@ -35,18 +36,19 @@ _ATTEMPTS = 5
 #: reads of the holder's process id, 5 ms apart
 _PID_POLLS = 20
 
-_held: dict[Path, list[int]] = {}  # resolved root -> [file descriptor, depth, 1 if this process owns the file]
+#: (thread id, resolved root) -> [file descriptor, depth, 1 if this process owns the lock file]
+_held: dict[tuple[int, Path], list[int]] = {}
 _registry_lock = threading.Lock()
 
 
-def holds_lock(root: Path) -> bool:
-    """Whether this process holds the lock on ``root``."""
-    return root.resolve() in _held
+def _key(root: Path) -> tuple[int, Path]:
+    """Locks are re-entrant per thread: another thread of this process opens the file again and is refused."""
+    return threading.get_ident(), root.resolve()
 
 
 def owns_lock_file(root: Path) -> bool:
     """Whether ``root``'s lock file is this process's own (created by it, or adopted)."""
-    entry = _held.get(root.resolve())
+    entry = _held.get(_key(root))
     return entry is not None and bool(entry[2])
 
 
@@ -133,7 +135,7 @@ def _release(root: Path, fd: int, owned: bool) -> None:
 
 def adopt_lock_file(root: Path) -> None:
     """Remove ``root``'s lock file on release even if another (killed) process created it."""
-    _held[root.resolve()][2] = 1
+    _held[_key(root)][2] = 1
 
 
 @contextlib.contextmanager
@@ -146,7 +148,7 @@ def hold_lock(root: Path) -> Iterator[None]:
         ``run directory ROOT is in use by process PID`` when another process holds it,
         or one line naming the cause when the lock file cannot be made (read-only, ...).
     """
-    key = root.resolve()
+    key = _key(root)
     with _registry_lock:
         entry = _held.get(key)
         if entry is None:
