@@ -14,10 +14,12 @@ shared temporary names         temporary names differ per process and per write;
 clean-up of others' files      the loser of a race deletes nothing; a failed first epoch removes only
                                its own files (a file a user adds meanwhile stays, so does the folder)
 the unstarted-run circle       Ctrl-C during the first checkpoint write; SIGKILL during it (real,
-                               forked); hand-made leftovers (lock + config, + best.pt, + temporary,
-                               + legacy ``best.pt.tmp``): ``fit --out D`` replaces them and
-                               ``--resume D`` says to do that; a folder of the user's own files is
-                               never taken for a leftover and ``--resume`` is not suggested for it
+                               forked); hand-made leftovers (lock alone, lock + config, + best.pt,
+                               config + temporary, + legacy ``best.pt.tmp``): ``fit --out D``
+                               replaces them and ``--resume D`` says to do that; a folder of the
+                               user's own files (config.toml alone, best.pt alone, lock + best.pt,
+                               config + best.pt unmarked, with notes.txt or data.tmp) is never taken
+                               for a leftover, and ``--resume`` is not suggested for it
 training ended, files missing  summary and pictures lost after the last epoch; Ctrl-C during the
                                final evaluation (CLI: the hint says --resume, which completes it);
                                a run that stopped early; a complete run is refused as before
@@ -323,6 +325,7 @@ LEFTOVERS = {
     "lock-config-best": {LOCK_NAME: "12\n", "config.toml": "seed = 1\n", "best.pt": "x"},
     "config-temporary": {"config.toml": "seed = 1\n", ".best.pt.999999999.0123abcd.tmp": "x"},
     "config-legacy-temporary": {"config.toml": "seed = 1\n", "best.pt.tmp": "x"},
+    "lock-only": {LOCK_NAME: "4\n"},
 }
 
 
@@ -342,6 +345,9 @@ USERS_OWN = {
     "config-only": {"config.toml": "seed = 1\n"},
     "config-and-notes": {"config.toml": "seed = 1\n", LOCK_NAME: "", "notes.txt": "mine"},
     "a-user-tmp-file": {"data.tmp": "mine", LOCK_NAME: ""},
+    "best-only": {"best.pt": "a model"},
+    "lock-and-best": {LOCK_NAME: "", "best.pt": "a model"},
+    "config-and-best-unmarked": {"config.toml": "seed = 1\n", "best.pt": "a model"},
 }
 
 

@@ -55,9 +55,16 @@ def _names(root: Path) -> set[str]:
 
 
 def _is_unstarted(names: set[str]) -> bool:
-    """Whether ``names`` is what a run killed before its first saved epoch leaves (marked by pyro-vae's files)."""
-    ours = {name for name in names if name in UNSTARTED_NAMES or is_temporary_name(name)}
-    return bool(names) and ours == names and bool(names - {"config.toml"})
+    """Whether ``names`` is what a run killed before its first saved epoch leaves.
+
+    Only such files, marked by a lock or temporary file (which only pyro-vae
+    makes), and with the ``config.toml`` a ``best.pt`` comes after: a folder
+    holding a ``config.toml`` or a ``best.pt`` alone may be the user's.
+    """
+    if not names or not all(name in UNSTARTED_NAMES or is_temporary_name(name) for name in names):
+        return False
+    marked = bool(names - {"config.toml", "best.pt"})
+    return marked and ("config.toml" in names or "best.pt" not in names)
 
 
 def _process_alive(pid: int) -> bool:
@@ -65,8 +72,8 @@ def _process_alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, run by another user
+        pass
     return True
 
 
