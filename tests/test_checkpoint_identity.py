@@ -11,8 +11,8 @@ a checkpoint of another run     best.pt, checkpoint.pt or both copied from a z_d
                                 (event shape)
 an edited config.toml           a model key (z_dim), a data key (limit), the seed: refused by every
                                 command, naming the key; a train key (lr): --resume refuses and
-                                names the --set that uses it, which then works; an unreadable
-                                config.toml
+                                names the --set that uses it, which then works; a config.toml
+                                that is not TOML, not UTF-8, or a folder
 an altered checkpoint           its config changed without its fingerprint
 a checkpoint lacking a key      model, config, event_shape, epoch (best.pt); optimizer, stopper,
                                 torch_rng (checkpoint.pt, --resume)
@@ -160,9 +160,18 @@ def test_an_edited_train_key_is_refused_by_resume_until_set_again(run):
     assert read_toml(run / "config.toml")["train"]["lr"] == 0.01
 
 
-def test_an_unreadable_config_toml_is_refused(run):
-    (run / "config.toml").write_text("model = [\n")
-    refused("evaluate", run, r"config\.toml' cannot be read \(config file .* is not valid TOML")
+UNREADABLE_CONFIGS = {
+    "bad-toml": (lambda p: p.write_text("model = [\n"), r"config\.toml' cannot be read \(.*restore the run's config"),
+    "not-utf8": (lambda p: p.write_bytes(b"\xff\xfe"), r"config\.toml' cannot be read \('utf-8' codec"),
+    "folder": (lambda p: (p.unlink(), p.mkdir()), r"^cannot read '.*config\.toml': it is a folder, not a file"),
+}
+
+
+@pytest.mark.parametrize("case", UNREADABLE_CONFIGS, ids=UNREADABLE_CONFIGS)
+def test_an_unreadable_config_toml_is_refused(run, case):
+    damage, pattern = UNREADABLE_CONFIGS[case]
+    damage(run / "config.toml")
+    refused("evaluate", run, pattern)
 
 
 # -- an altered or incomplete checkpoint ------------------------------------------------------------

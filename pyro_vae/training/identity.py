@@ -20,13 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import tomllib
 from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from pyro_vae.config import config_from_dict, config_to_dict, read_toml, resolve_config
+from pyro_vae._files import os_error
+from pyro_vae.config import config_from_dict, config_to_dict, resolve_config
 from pyro_vae.errors import PyroVAEError, RunDirError
 
 __all__ = [
@@ -117,11 +119,13 @@ def check_same_run(path_a: Path, state_a: Mapping[str, Any], path_b: Path, state
 
 def _read_config_file(path: Path) -> dict[str, Any] | None:
     """The flat, resolved config in ``config.toml`` (``None`` if the run has none)."""
-    if not path.is_file():
+    if not path.exists():
         return None
     try:
-        raw = read_toml(path)
-    except PyroVAEError as err:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise os_error("read", path, err) from err
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
         raise RunDirError(f"{str(path)!r} cannot be read ({err}): restore the run's config.toml") from None
     return _normalized(raw, repr(str(path)))
 
