@@ -6,13 +6,14 @@ from collections.abc import Callable
 
 import pyro
 import pyro.distributions as dist
+import torch
 from pyro import poutine
 from pyro.nn import PyroModule
 from pyro_vae.guides.posteriors import MIN_SCALE
 from torch import Tensor, nn
 from torch.nn.functional import softplus
 
-__all__ = ["CONTENT_POOLING", "GroupVAEGuide", "average_pool", "product_of_gaussians"]
+__all__ = ["CONTENT_POOLING", "GroupVAEGuide", "MemberGuide", "average_pool", "product_of_gaussians"]
 
 
 def product_of_gaussians(loc: Tensor, scale: Tensor) -> tuple[Tensor, Tensor]:
@@ -75,6 +76,15 @@ class GroupVAEGuide(PyroModule):
         s_loc, s_raw, z_loc, z_raw = features.split([self.s_dim, self.s_dim, self.z_dim, self.z_dim], dim=-1)
         return s_loc, softplus(s_raw) + MIN_SCALE, z_loc, softplus(z_raw) + MIN_SCALE
 
+    def moments(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Mean and standard deviation of ``q(s, z | x)`` for single examples ``x`` ``(B, *event_shape)``.
+
+        Each example is a group of one (its own evidence about the content);
+        returns ``(B, s_dim + z_dim)`` each, content first.
+        """
+        s_loc, s_scale, z_loc, z_scale = (t.squeeze(1) for t in self.members(x.unsqueeze(1)))
+        return torch.cat([s_loc, z_loc], -1), torch.cat([s_scale, z_scale], -1)
+
     def posteriors(self, x: Tensor) -> tuple[dist.Normal, dist.Normal]:
         """``q(s | x_g)`` with batch shape ``(B, 1)`` and ``q(z | x)`` with batch shape ``(B, G)``; events 1-D."""
         s_loc, s_scale, z_loc, z_scale = self.members(x)
@@ -89,4 +99,24 @@ class GroupVAEGuide(PyroModule):
             s = pyro.sample("s", content)
             with pyro.plate("members", x.shape[1], dim=-1):
                 z = pyro.sample("z", style)
+        return s, z
+
+
+class MemberGuide:
+    """The guide of :class:`~pyro_vae.models.group_vae.MemberModel`: each example a group of one.
+
+    For each example ``n`` in the ``data`` plate, ``s_n ~ q(s | x_n)`` and
+    ``z_n ~ q(z | x_n)`` from the group guide's per-member factors (pooling a
+    single member leaves it as it is). A plain callable running ``group``'s own modules.
+    """
+
+    def __init__(self, group: GroupVAEGuide) -> None:
+        self.group = group
+
+    def __call__(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> tuple[Tensor, Tensor]:
+        """Sample ``s`` and ``z`` for examples ``x`` ``(B, *event_shape)``; the member model's signature."""
+        s_loc, s_scale, z_loc, z_scale = (t.squeeze(1) for t in self.group.members(x.unsqueeze(1)))
+        with pyro.plate("data", x.shape[0], dim=-1), poutine.scale(scale=kl_weight):
+            s = pyro.sample("s", dist.Normal(s_loc, s_scale).to_event(1))
+            z = pyro.sample("z", dist.Normal(z_loc, z_scale).to_event(1))
         return s, z

@@ -11,7 +11,7 @@ from pyro_vae.label_groups import concat_broadcast
 from pyro_vae.likelihoods import Likelihood
 from pyro_vae.priors import Prior
 
-__all__ = ["GroupVAEModel"]
+__all__ = ["GroupVAEModel", "MemberModel"]
 
 
 class GroupVAEModel(PyroModule):
@@ -77,4 +77,33 @@ class GroupVAEModel(PyroModule):
                 with poutine.scale(scale=kl_weight):
                     z = pyro.sample("z", self.style_prior())
                 pyro.sample("x", self.likelihood.distribution(self.decode(s, z)), obs=x)
+        return s, z
+
+
+class MemberModel:
+    """The group model's marginal for one member on its own: a group of one, as a plain per-example program.
+
+    For each example ``n`` in the ``data`` plate::
+
+        s_n ~ p(s),   z_n ~ p(z),   x_n ~ p(x | h([s_n, z_n]))
+
+    which is :class:`GroupVAEModel` with ``G = 1``, so ``p(x_n)`` is the model's
+    density of a single observation. Evaluation scores examples with it (ELBO,
+    importance-sampled log-likelihood, PSIS), in nats per example like the
+    other kinds. A plain callable (not a module): it runs ``group``'s own modules.
+    """
+
+    def __init__(self, group: GroupVAEModel) -> None:
+        self.group = group
+
+    def priors(self) -> dict[str, Prior]:
+        return self.group.priors()
+
+    def __call__(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> tuple[Tensor, Tensor]:
+        """Run on examples ``x`` ``(B, *event_shape)``; returns ``s`` and ``z``, each ``(..., B, dim)``."""
+        with pyro.plate("data", x.shape[0], dim=-1):
+            with poutine.scale(scale=kl_weight):
+                s = pyro.sample("s", self.group.content_prior())
+                z = pyro.sample("z", self.group.style_prior())
+            pyro.sample("x", self.group.likelihood.distribution(self.group.decode(s, z)), obs=x)
         return s, z

@@ -76,7 +76,9 @@ def open_feature_run(run: str) -> FittedEncoder:
 
 def build_checked(config: RunConfig, data: DataBundle) -> VAE:
     """The VAE ``config.model`` describes, sized for ``data``, after checking the likelihood's support."""
-    vae = MODEL_KINDS.get(config.model.kind).build(config.model, data.shape)
+    kind = MODEL_KINDS.get(config.model.kind)
+    kind.check_run(config, data.shape)
+    vae = kind.build(config.model, data.shape)
     check_support(data, vae.likelihood)
     return vae
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +11,8 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig
+from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError, DataError
 from pyro_vae.evaluation.ss import accuracy, semi_supervised_metrics
 from pyro_vae.guides.ss_vae import AuxiliaryTerms, SSVAEGuide
@@ -90,6 +91,15 @@ class SSVAE(VAE):
     def sample(self, n: int, y: Tensor | None = None) -> Tensor:
         """``n`` examples ``E[x | z, y]``, ``z ~ p(z)``, ``y`` given or drawn from ``p(y)``."""
         return self.decode(self.sample_prior(n), y)
+
+    def training_batches(
+        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+    ) -> Iterable[tuple[Tensor, Tensor | None]]:
+        """Shuffled batches with ``train.labelled_per_batch`` labelled rows in each (see :class:`TrainingBatches`)."""
+        train = config.train
+        return TrainingBatches(
+            split, train.batch_size, train.labelled_per_batch, generator, dynamic_binarize, config.data.shift
+        )
 
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Accuracy of ``q(y_k | x)`` on the validation split per factor (logged, not used to select epochs)."""

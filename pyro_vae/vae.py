@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +11,8 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig
+from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError
 from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
 from pyro_vae.kinds import DataShape
@@ -86,6 +88,20 @@ class VAE(nn.Module):
     def sample(self, n: int) -> Tensor:
         """``n`` examples ``E[x | z]`` with ``z ~ p(z)``."""
         return self.decode(self.sample_prior(n))
+
+    def scoring_programs(self) -> tuple[nn.Module, nn.Module]:
+        """The model and guide that score one example at a time (evaluation, diagnostics): here ``model, guide``."""
+        return self.model, self.guide
+
+    def training_batches(
+        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+    ) -> Iterable[tuple[Tensor, Tensor | None]]:
+        """One epoch of training batches ``(x, labels)`` for this kind: shuffled examples."""
+        return TrainingBatches(split, config.train.batch_size, 0, generator, dynamic_binarize, config.data.shift)
+
+    def examples_in(self, x: Tensor) -> int:
+        """How many examples a training batch ``x`` holds (the loss is averaged over them)."""
+        return x.shape[0]
 
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Figures this kind of model adds to each epoch's row of ``metrics.csv`` (none for a plain VAE)."""

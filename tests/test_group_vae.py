@@ -141,3 +141,118 @@ def test_one_member_groups_reduce_to_a_vae_with_a_joint_code():
     weight, bias = model.decoder.weight, model.decoder.bias
     plain = dist.MultivariateNormal(bias, covariance_matrix=weight @ weight.T + SIGMA**2 * torch.eye(D).double())
     torch.testing.assert_close(_evidence(model, x), plain.log_prob(x[:, 0]))
+
+
+# -- the model kind ``group_vae`` -------------------------------------------------------------------------------
+
+SHAPES = {
+    "data.name": "shapes",
+    "data.image_size": 12,
+    "data.n": 400,
+    "data.scales": 2,
+    "data.orientations": 2,
+    "data.positions": 3,
+    "model.kind": "group_vae",
+    "model.z_dim": 2,
+    "model.s_dim": 2,
+    "model.network": {"name": "mlp", "hidden": [16]},
+    "train.epochs": 1,
+    "train.batch_size": 16,
+    "eval.samples": 4,
+}
+
+
+@pytest.mark.parametrize(
+    "grouping",
+    [{"data.groups": "label", "data.group_size": 3}, {"data.groups": "pairs", "data.shared_factors": 0}],
+    ids=["groups-by-label", "pairs-sharing-factors"],
+)
+def test_a_group_vae_fits_evaluates_and_draws_its_pictures(tmp_path, grouping):
+    import pyro_vae
+
+    result = pyro_vae.fit(**SHAPES, **grouping, out=tmp_path / "run", progress=False)
+    summary = result.summary
+    assert math.isfinite(summary["test_elbo"]) and summary["test_log_likelihood"] >= summary["test_elbo"]
+    assert 0 <= summary["shared_factor_accuracy_s"] <= 1 and 0 <= summary["mig"] <= 1
+    assert (tmp_path / "run" / "swaps.png").is_file()
+    again = pyro_vae.evaluate(tmp_path / "run", samples=4)
+    assert again["test_elbo"] == pytest.approx(summary["test_elbo"])
+
+
+def test_training_batches_are_groups_and_the_loss_is_per_example():
+    import pyro_vae
+    from pyro_vae.assemble import initial_vae, prepare_data
+    from pyro_vae.config import resolve_config
+
+    config = resolve_config(None, **SHAPES, **{"data.group_size": 3})
+    data = prepare_data(config)
+    vae = initial_vae(config, data)
+    x, labels = next(iter(vae.training_batches(data.train, config, torch.Generator().manual_seed(0), False)))
+    assert x.shape == (16, 3, 1, 12, 12) and labels.shape == (16, 3, 5)
+    assert (labels[..., 0] == labels[:, :1, 0]).all()  # members share the shape factor
+    assert vae.examples_in(x) == 48
+    assert isinstance(vae, pyro_vae.VAE)
+
+
+def test_scoring_one_example_is_the_group_model_with_groups_of_one():
+    from pyro_vae.guides.group_vae import MemberGuide
+    from pyro_vae.models.group_vae import MemberModel
+
+    model, guide = _programs(seed=3)
+    x = _groups(model, 7, 1)
+    elbo = pyro.infer.Trace_ELBO(max_plate_nesting=2)
+    pyro.set_rng_seed(5)
+    grouped = elbo.loss(model, guide, x)
+    pyro.set_rng_seed(5)
+    single = elbo.loss(MemberModel(model), MemberGuide(guide), x[:, 0])
+    assert single == pytest.approx(grouped, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error", "message"),
+    [
+        ({"data.groups": "triples"}, "ConfigError", "data.groups must be one of label, pairs, got 'triples'"),
+        ({"data.group_size": 1}, "ConfigError", "data.group_size must be at least 2 (a group of one shares nothing)"),
+        ({"data.group_factor": 7}, "DataError", "data.group_factor = 7 names a label column the data lacks"),
+        ({"model.s_dim": 0}, "ConfigError", "model.s_dim must be a positive integer"),
+        ({"model.pooling": "max"}, "ConfigError", "model.pooling must be one of product, average, got 'max'"),
+        ({"model.prior": "bernoulli"}, "ConfigError", "model.prior of model kind 'group_vae' must be a continuous"),
+        ({"model.sdim": 3}, "ConfigError", "unknown key in [model]: 'sdim' (did you mean 's_dim'?)"),
+        (
+            {"data.name": "digits", "data.groups": "pairs"},
+            "DataError",
+            "data.groups = 'pairs' draws pairs sharing some factors, but the labels have one column",
+        ),
+        ({"model.kind": "vae"}, "ConfigError", "model.s_dim applies to model kind 'group_vae' only, not 'vae'"),
+    ],
+    ids=[
+        "unknown-grouping",
+        "groups-of-one",
+        "missing-label-column",
+        "no-content",
+        "unknown-pooling",
+        "binary-prior",
+        "misspelt-option",
+        "pairs-without-factors",
+        "option-of-another-kind",
+    ],
+)
+def test_bad_group_settings_are_refused_before_the_run_directory(tmp_path, overrides, error, message):
+    import re
+
+    import pyro_vae
+
+    options = {k: v for k, v in SHAPES.items() if not (k.startswith("data.") and k != "data.name")}
+    if overrides.get("data.name", "shapes") == "shapes":
+        options.update({k: v for k, v in SHAPES.items() if k.startswith("data.")})
+    options.update(overrides)
+    with pytest.raises(getattr(pyro_vae, error), match=re.escape(message)):
+        pyro_vae.fit(**options, out=tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_group_kind_on_unlabelled_data_is_refused(tmp_path):
+    import pyro_vae
+
+    with pytest.raises(pyro_vae.DataError, match="model kind 'group_vae' forms groups from labels"):
+        pyro_vae.fit(data=torch.rand(60, 4).numpy(), **{"model.kind": "group_vae", "train.epochs": 1}, progress=False)

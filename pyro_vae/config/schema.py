@@ -80,6 +80,12 @@ class DataConfig:
     limit: int = 0
     labels: int | None = None
     shift: int = 0  # training images translated by up to this many pixels each time they are drawn
+    # group kinds: how training examples are put together ("label": members share a label column's
+    # value; "pairs": pairs sharing shared_factors factors, 0 = a random number, Locatello et al. 2020)
+    groups: str = "label"
+    group_size: int = 2
+    group_factor: int = 0
+    shared_factors: int = 0
     source_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def source_spec(self) -> dict[str, Any]:
@@ -108,6 +114,14 @@ class ModelConfig:
     # read by kind "vae" only: a binary block of this many bits beside z (a mixed model), and its prior
     bits: int | None = None
     bits_prior: ComponentSpec | None = None
+    # options of other kinds (declared in pyro_vae.kinds), checked against the chosen kind by validate_config
+    kind_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def option(self, name: str) -> Any:
+        """The value set for kind option ``name`` (a field or one of ``kind_options``), or ``None``."""
+        if name in self.kind_options:
+            return self.kind_options[name]
+        return getattr(self, name, None) if name in _MODEL_FIELDS else None
 
 
 @dataclass
@@ -156,6 +170,11 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "eval": EvalConfig,
 }
+
+
+#: sections whose keys outside the schema are kept in one field: a data source's or a model kind's options
+_EXTRA_OPTIONS: dict[type, str] = {DataConfig: "source_options", ModelConfig: "kind_options"}
+_MODEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ModelConfig))
 
 
 def _type_name(hint: Any) -> str:
@@ -222,12 +241,13 @@ def _section_from_dict(name: str, cls: type, values: Mapping[str, Any]) -> Any:
     if not isinstance(values, Mapping):
         raise ConfigError(f"[{name}] must be a table of keys, got {values!r}")
     hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls) if f.name != "source_options"]
+    extra = _EXTRA_OPTIONS.get(cls)
+    valid = [f.name for f in dataclasses.fields(cls) if f.name != extra]
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if cls is DataConfig and key not in valid:
-            # an option of the chosen source, checked against it by validate_config
-            kwargs.setdefault("source_options", {})[key] = _plain(value)
+        if extra is not None and key not in valid:
+            # an option of the chosen source or kind, checked against it by validate_config
+            kwargs.setdefault(extra, {})[key] = _plain(value)
             continue
         if key not in hints:
             raise unknown_key_error(f"in [{name}]: ", key, valid)
@@ -262,7 +282,7 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
 
     def strip(section: Any) -> dict[str, Any]:
         plain = {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
-        extra = plain.pop("source_options", {})
+        extra = plain.pop(_EXTRA_OPTIONS.get(type(section), ""), {})
         return {**plain, **extra}
 
     out: dict[str, Any] = {"seed": config.seed}

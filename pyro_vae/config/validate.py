@@ -88,8 +88,12 @@ def _validate_model(model: ModelConfig) -> None:
         NETWORKS.check(model.classifier)
     _require(model.features is None or model.features >= 1, "model.features", "a positive integer", model.features)
     kind_options = {name for k in MODEL_KINDS.names() for name in MODEL_KINDS.get(k).options}
+    for name in model.kind_options:
+        if name not in kind_options:
+            schema = [f.name for f in fields(ModelConfig) if f.name != "kind_options"]
+            raise unknown_key_error("in [model]: ", name, [*schema, *sorted(kind_options - set(schema))])
     for name in sorted(kind_options - set(kind.options)):
-        if getattr(model, name) is not None:
+        if model.option(name) is not None:
             owners = [k for k in MODEL_KINDS.names() if name in MODEL_KINDS.get(k).options]
             raise ConfigError(
                 f"model.{name} applies to model kind {' or '.join(map(repr, owners))} only, "

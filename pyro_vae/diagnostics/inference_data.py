@@ -29,7 +29,7 @@ def _draws(values: Tensor, dims: tuple[str, ...]) -> xr.DataArray:
 def _sites(vae: VAE, x: Tensor, draws: int) -> tuple[dict, dict, Tensor]:
     """Latent draws from the guide, observed-site log-likelihoods and log-weights for ``draws`` particles."""
     with torch.no_grad(), local_params():
-        particles = draw_particles(vae.model, vae.guide, (x,), {}, draws)
+        particles = draw_particles(*vae.scoring_programs(), (x,), {}, draws)
     posterior = {
         site["name"]: _draws(site["value"], ("example", "latent"))
         for site in latent_and_observed_sites(particles.guide_trace)

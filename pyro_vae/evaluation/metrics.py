@@ -80,7 +80,8 @@ def evaluate_split(
         x, _ = batch_at(split, index * batch_size, batch_size)
         with torch.random.fork_rng():
             torch.manual_seed(_batch_seed(seed, index))
-            log_w = log_importance_weights(vae.model, vae.guide, x, samples, chunk_size(x.shape[0], floats, budget))
+            model, guide = vae.scoring_programs()
+            log_w = log_importance_weights(model, guide, x, samples, chunk_size(x.shape[0], floats, budget))
         khat = psis_khat(log_w) if psis else None
         return log_w.mean(0).sum().item(), iwae_bound(log_w).sum().item(), khat
 

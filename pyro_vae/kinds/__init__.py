@@ -1,10 +1,12 @@
-"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: ``vae`` and ``ss_vae``.
+"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: ``vae``, ``ss_vae``, ``group_vae``.
 
 This table holds what configuration checks need (names, options, default
-estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`)
-are imported when a model is built. A new kind is one more entry here (or one
-``MODEL_KINDS.register(name)(ModelKind(...))`` call in the package that adds it)
-and a builder ``(ModelConfig, DataShape) -> VAE``; nothing in :mod:`pyro_vae.config` changes.
+estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`,
+:mod:`pyro_vae.group_vae`) are imported when a model is built. Options that are
+not fields of ``ModelConfig`` are kept in its ``kind_options`` and checked here.
+A new kind is one more entry here (or one ``MODEL_KINDS.register(name)(ModelKind(...))``
+call in the package that adds it) and a builder ``(ModelConfig, DataShape) -> VAE``;
+nothing in :mod:`pyro_vae.config` changes.
 """
 
 from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
@@ -33,6 +35,18 @@ MODEL_KINDS.register("ss_vae")(
             "consistency": 0.0,
             "consistency_shift": 2,
             "features": 256,
+        },
+    )
+)
+
+MODEL_KINDS.register("group_vae")(
+    ModelKind(
+        builder="pyro_vae.group_vae:build_group_vae",
+        check="pyro_vae.group_vae:check_grouping",
+        options={
+            "s_dim": 2,  # content dimensions, shared by a group ([model] z_dim: each member's style)
+            "pooling": "product",  # how members' content evidence is pooled: product (ML-VAE) or average (GVAE)
+            "content_prior": None,  # p(s); None: the same family as model.prior
         },
     )
 )

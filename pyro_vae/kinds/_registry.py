@@ -18,7 +18,7 @@ from pyro_vae.kinds._shape import DataShape
 from pyro_vae.registry import Registry
 
 if TYPE_CHECKING:
-    from pyro_vae.config.schema import ModelConfig
+    from pyro_vae.config.schema import ModelConfig, RunConfig
     from pyro_vae.vae import VAE
 
 __all__ = ["MODEL_KINDS", "ModelKind"]
@@ -40,30 +40,45 @@ class ModelKind:
     options
         ``[model]`` fields that only this kind reads (others must leave them unset),
         with the value each takes when left unset.
+    check
+        ``"module:function"`` called with the whole ``RunConfig`` and the data's
+        ``DataShape`` before the model is built (raises on what the data cannot
+        satisfy), or ``None``.
     """
 
     builder: str
     default_estimator: str = "trace"
     uses_labels: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
+    check: str | None = None
 
     def __post_init__(self) -> None:
-        module, _, name = self.builder.partition(":")
-        if not module or not name:
-            raise ValueError(f"ModelKind.builder must be 'module:function', got {self.builder!r}")
+        for path in (self.builder, self.check or "check:ok"):
+            module, _, name = path.partition(":")
+            if not module or not name:
+                raise ValueError(f"ModelKind.builder and .check must be 'module:function', got {path!r}")
         object.__setattr__(self, "options", MappingProxyType(dict(self.options)))
 
     def builder_function(self) -> Callable[[ModelConfig, DataShape], VAE]:
         """Import and return the builder (a clear error if the declared module or function is missing)."""
-        module, _, name = self.builder.partition(":")
-        try:
-            return getattr(importlib.import_module(module), name)
-        except (ImportError, AttributeError) as error:
-            raise ConfigError(f"model kind builder {self.builder!r} cannot be imported: {error}") from None
+        return _load(self.builder)
 
     def build(self, config: ModelConfig, shape: DataShape) -> VAE:
         """Build the wrapper ``config`` describes for data of ``shape``."""
         return self.builder_function()(config, shape)
+
+    def check_run(self, config: RunConfig, shape: DataShape) -> None:
+        """Run the kind's check of the whole configuration against the data (e.g. its grouping), if it has one."""
+        if self.check is not None:
+            _load(self.check)(config, shape)
+
+
+def _load(path: str) -> Callable[..., Any]:
+    module, _, name = path.partition(":")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as error:
+        raise ConfigError(f"model kind builder {path!r} cannot be imported: {error}") from None
 
 
 MODEL_KINDS: Registry[ModelKind] = Registry("model kind")

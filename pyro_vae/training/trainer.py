@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
-from pyro_vae.data import DataBundle, TrainingBatches, prefetch
+from pyro_vae.data import DataBundle, prefetch
 from pyro_vae.errors import ConfigError, TrainingError
 from pyro_vae.estimators import ESTIMATORS, ScopedJit
 from pyro_vae.evaluation import evaluate_split
@@ -109,7 +109,7 @@ class Trainer:
                 f"the loss became {value} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
                 "set train.grad_clip (e.g. 10), or check the data scale against the likelihood"
             )
-        (loss / x.shape[0]).backward()
+        (loss / self.vae.examples_in(x)).backward()
         if self.config.train.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
@@ -119,13 +119,8 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
-        batches = TrainingBatches(
-            self.data.train,
-            cfg.batch_size,
-            cfg.labelled_per_batch if self.kind.uses_labels else 0,
-            self.data_rng,
-            self.data.binarize == "dynamic",
-            self.config.data.shift,
+        batches = self.vae.training_batches(
+            self.data.train, self.config, self.data_rng, self.data.binarize == "dynamic"
         )
         total, seen, beta, waiting = 0.0, 0, 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
@@ -136,7 +131,7 @@ class Trainer:
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs)
                 total += self.train_step(x, y if self.kind.uses_labels else None, beta)
-                seen += x.shape[0]
+                seen += self.vae.examples_in(x)
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
         return {"train_elbo": -total / seen, "kl_weight": beta, "data_seconds": waiting[0]}
