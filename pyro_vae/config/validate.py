@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from pyro_vae._workers import check_workers
-from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
+from pyro_vae.config.schema import (
+    BINARIZE_MODES,
+    ON_DIVERGENCE,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
@@ -96,6 +104,19 @@ def _validate_train(train: TrainConfig) -> None:
         "train.labelled_per_batch",
         f"less than train.batch_size ({train.batch_size})",
         train.labelled_per_batch,
+    )
+    _require(
+        train.on_divergence in ON_DIVERGENCE,
+        "train.on_divergence",
+        f"one of {', '.join(ON_DIVERGENCE)}",
+        train.on_divergence,
+    )
+    _require(train.max_rollbacks >= 0, "train.max_rollbacks", "0 or a positive integer", train.max_rollbacks)
+    _require(
+        train.divergence_factor == 0 or train.divergence_factor >= 1,
+        "train.divergence_factor",
+        "0 (only a NaN/inf loss is divergence) or a number of at least 1",
+        train.divergence_factor,
     )
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)

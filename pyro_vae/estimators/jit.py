@@ -6,7 +6,8 @@ keyword arguments; in Pyro 1.9 the first doubles its gradient and the second
 compiles on every call (both corrected below). :class:`ScopedJit` runs them
 in a private param store (so two models never share parameters), compiles
 once per batch shape (the data plate's size is fixed in a trace), and refuses
-KL warm-up, whose changing weight would recompile every step.
+KL warm-up, whose changing weight would recompile every step. Compiling draws no numbers
+from the training stream (see :meth:`ScopedJit.differentiable_loss`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pyro
+import torch
 from pyro.infer import ELBO, JitTrace_ELBO, JitTraceMeanField_ELBO
 from torch import Tensor
 
@@ -85,8 +87,20 @@ class ScopedJit(ELBO):
                 f"estimator {self.name!r} compiles the loss once and cannot follow a changing KL "
                 "weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
             )
-        elbo = self._compiled.setdefault(tuple(x.shape), self._factory())
         kwargs = {} if y is None else {"y": y}
+        elbo = self._compiled.get(tuple(x.shape))
+        if elbo is None:
+            elbo = self._compiled[tuple(x.shape)] = self._factory()
+            # compiling runs the loss twice more; on a forked RNG so that a resumed run, which compiles
+            # again, draws exactly the numbers an uninterrupted run draws
+            with torch.random.fork_rng():
+                self._call(elbo, model, guide, x, kwargs)
+        return self._call(elbo, model, guide, x, kwargs)
+
+    def _call(
+        self, elbo: ELBO, model: Callable[..., Any], guide: Callable[..., Any], x: Tensor, kwargs: dict[str, Any]
+    ) -> Tensor:
+        """``elbo``'s loss in this estimator's private param store."""
         with (
             pyro.settings.context(module_local_params=False),
             pyro.get_param_store().scope(state=self._params),
