@@ -20,10 +20,10 @@ from dataclasses import dataclass
 
 from pyro_vae.config.schema import ON_DIVERGENCE
 
-__all__ = ["ON_DIVERGENCE", "DivergenceCheck", "Diverged"]
+__all__ = ["ON_DIVERGENCE", "DivergedError", "DivergenceCheck"]
 
 
-class Diverged(Exception):
+class DivergedError(Exception):
     """Raised inside an epoch when the loss diverges; the trainer stops or rolls back."""
 
     def __init__(self, reason: str) -> None:
@@ -54,20 +54,20 @@ class DivergenceCheck:
         return self.reference + self.factor * max(abs(self.reference), 1.0)
 
     def check_step(self, loss_per_example: float) -> None:
-        """Raise :class:`Diverged` if a training step's loss per example has diverged (the first sets the reference)."""
+        """Raise :class:`DivergedError` if a step's loss per example has diverged (the first sets the reference)."""
         if not math.isfinite(loss_per_example):
-            raise Diverged(f"the loss became {loss_per_example}")
+            raise DivergedError(f"the loss became {loss_per_example}")
         if self.reference is None:
             self.reference = loss_per_example
         elif loss_per_example > self.limit:
-            raise Diverged(f"the loss per example reached {loss_per_example:.4g}, {self._above()}")
+            raise DivergedError(f"the loss per example reached {loss_per_example:.4g}, {self._above()}")
 
     def check_validation(self, val_elbo: float) -> None:
-        """Raise :class:`Diverged` if an epoch's validation ELBO per example is not finite or far below the start."""
+        """Raise :class:`DivergedError` if an epoch's validation ELBO per example is not finite or far too low."""
         if not math.isfinite(val_elbo):
-            raise Diverged(f"the validation ELBO became {val_elbo}")
+            raise DivergedError(f"the validation ELBO became {val_elbo}")
         if -val_elbo > self.limit:
-            raise Diverged(f"the validation ELBO per example fell to {val_elbo:.4g}, {self._above()}")
+            raise DivergedError(f"the validation ELBO per example fell to {val_elbo:.4g}, {self._above()}")
 
     def _above(self) -> str:
         return (

@@ -23,7 +23,7 @@ from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
-from pyro_vae.training.divergence import DivergenceCheck, Diverged
+from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
 from pyro_vae.training.run_dir import RunDir
 from pyro_vae.training.schedule import EarlyStopping, kl_weight
@@ -176,7 +176,7 @@ class Trainer:
                 row = self.train_epoch()
                 val = self.validate()
                 self.divergence.check_validation(val)
-            except Diverged as diverged:
+            except DivergedError as diverged:
                 self._diverged(diverged.reason)
                 continue
             self._finish_epoch(row, val, time.perf_counter() - start)
