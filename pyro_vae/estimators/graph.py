@@ -23,14 +23,16 @@ from torch import Tensor
 
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
 from pyro_vae.estimators._state import StatefulEstimator
 from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, with_particles
+from pyro_vae.registry import FRACTION, OptionRange
 
 __all__ = ["BASELINES", "BaselinedTraceGraph_ELBO", "DecayingAverage", "graph_elbo"]
 
 #: the ``baseline`` option's values
 BASELINES = ("decaying", "learned", "none")
+BASELINE = OptionRange(f"one of {', '.join(BASELINES)}", lambda name: name in BASELINES)
 
 
 class DecayingAverage:
@@ -99,7 +101,14 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO, StatefulEstimator)
         self.average.value = None if value is None else float(value)
 
 
-@ESTIMATORS.register("graph")
+@ESTIMATORS.register(
+    "graph",
+    {
+        **PARTICLE_RANGES,
+        "baseline": OptionRange(f"one of {', '.join(BASELINES)}", BASELINES.__contains__),
+        "beta": FRACTION,
+    },
+)
 def graph_elbo(
     max_plate_nesting: int,
     num_particles: int = 1,

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.registry import POSITIVE_INT
 
 __all__ = ["ScopedJit", "jit_meanfield_elbo", "jit_trace_elbo"]
 
@@ -122,7 +123,7 @@ class ScopedJit(ELBO):
         raise NotImplementedError("ScopedJit delegates to the compiled ELBO")
 
 
-@ESTIMATORS.register("jit_trace")
+@ESTIMATORS.register("jit_trace", {"num_particles": POSITIVE_INT})
 def jit_trace_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     """``trace`` compiled with torch.jit (pyro.infer.JitTrace_ELBO); no KL warm-up.
 
@@ -143,7 +144,7 @@ def jit_trace_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     )
 
 
-@ESTIMATORS.register("jit_meanfield")
+@ESTIMATORS.register("jit_meanfield", {"num_particles": POSITIVE_INT})
 def jit_meanfield_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     """``meanfield`` compiled with torch.jit (pyro.infer.JitTraceMeanField_ELBO); no KL warm-up.
 

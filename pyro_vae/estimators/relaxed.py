@@ -23,9 +23,10 @@ from torch import Tensor
 
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
 from pyro_vae.estimators._state import StatefulEstimator
 from pyro_vae.estimators.pyro_elbos import with_particles
+from pyro_vae.registry import BOOLEAN, NON_NEGATIVE, POSITIVE
 
 __all__ = ["RelaxBinaryCodes", "Relaxed_ELBO", "relaxed_elbo"]
 
@@ -88,7 +89,16 @@ def _positive(option: str, value: object) -> float:
     return float(value)
 
 
-@ESTIMATORS.register("relaxed")
+@ESTIMATORS.register(
+    "relaxed",
+    {
+        **PARTICLE_RANGES,
+        "temperature": POSITIVE,
+        "min_temperature": POSITIVE,
+        "anneal_rate": NON_NEGATIVE,
+        "straight_through": BOOLEAN,
+    },
+)
 def relaxed_elbo(
     max_plate_nesting: int,
     temperature: float = 1.0,
