@@ -168,7 +168,7 @@ class Registry(Generic[T]):
                 )
             bound = self._ranges[name].get(key)
             if bound is not None and not bound.accepts(value):
-                raise ConfigError(f"{self.kind} {name!r}: {key} must be {bound.description}, got {value!r}")
+                raise ConfigError(f"{self.kind} {name!r}: option {key!r} must be {bound.description}, got {value!r}")
         return spec
 
     def build(self, spec: ComponentSpec, **context: Any) -> T:

@@ -61,7 +61,11 @@ def _stop_after(epoch: int):
 def _overrides(estimator: str, scheduler: str) -> list[str]:
     model = ["model.prior=bernoulli", "model.z_dim=3"] if estimator in BINARY_ESTIMATORS else []
     # KL warm-up is resumed state too, but the JIT estimators refuse it
-    warmup = [] if isinstance(ESTIMATORS.build(estimator, max_plate_nesting=1), ScopedJit) else ["train.kl_warmup_epochs=1.5"]
+    warmup = (
+        []
+        if isinstance(ESTIMATORS.build(estimator, max_plate_nesting=1), ScopedJit)
+        else ["train.kl_warmup_epochs=1.5"]
+    )
     return [*SMALL, *model, *warmup, f"train.estimator={estimator}", f"train.scheduler={scheduler}", "train.patience=2"]
 
 
@@ -194,9 +198,10 @@ def test_a_key_resume_cannot_honour_is_refused_naming_the_allowed_ones(adam_run,
     [
         ["train.optimizer=sgd", "train.optimizer.momentum=-1"],
         ["train.scheduler=cosine", "train.scheduler.min_lr=-1"],
-        ["train.estimator=relaxed"],  # binary latents only: the run's latent is Gaussian
+        ["train.estimator=iwae", "train.estimator.num_particles=0"],
+        ["train.estimator=jit_trace", "train.kl_warmup_epochs=1"],  # refused when the trainer is built
     ],
-    ids=["sgd-negative-momentum", "cosine-negative-min-lr", "estimator-for-another-latent"],
+    ids=["sgd-negative-momentum", "cosine-negative-min-lr", "iwae-no-particles", "jit-with-warm-up"],
 )
 def test_a_bad_resumable_value_is_refused_before_anything_is_written(adam_run, overrides):
     before = _files(adam_run)

@@ -55,6 +55,8 @@ LAYERS = OptionRange(
     lambda sizes: isinstance(sizes, (list, tuple)) and all(POSITIVE_INT.accepts(s) for s in sizes),
 )
 CHANNELS = OptionRange("a non-empty list of positive integers", lambda sizes: bool(sizes) and LAYERS.accepts(sizes))
-ACTIVATION = OptionRange(f"one of {', '.join(sorted(ACTIVATIONS))}", lambda name: name in ACTIVATIONS)
+ACTIVATION = OptionRange(
+    f"one of the valid activations: {', '.join(sorted(ACTIVATIONS))}", lambda name: name in ACTIVATIONS
+)
 
 NETWORKS: Registry[Networks] = Registry("network", context=("event_shape", "z_dim", "params_per_dim", "encoder_out"))
