@@ -202,7 +202,14 @@ def resume(
     write_toml(config_to_dict(config), run.config)
     if log is not None:
         log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-    trainer.fit()
+    try:
+        trainer.fit()
+    except BaseException:
+        if (
+            trainer.epoch == state["epoch"]
+        ):  # no epoch finished under the new config: config.toml matches the checkpoint
+            write_toml(state["config"], run.config)
+        raise
     return _finish(trainer, config, prepared, run, log, pictures)
 
 

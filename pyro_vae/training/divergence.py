@@ -71,8 +71,8 @@ class DivergenceCheck:
 
     def _above(self) -> str:
         return (
-            f"beyond {self.limit:.4g}: the first step's {self.reference:.4g} plus "
-            f"train.divergence_factor = {self.factor:g} times its size"
+            f"beyond {self.limit:.4g} (the first step's {self.reference:.4g} plus "
+            f"train.divergence_factor = {self.factor:g} times its size)"
         )
 
     def state_dict(self) -> dict[str, float | None]:

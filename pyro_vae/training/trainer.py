@@ -199,7 +199,7 @@ class Trainer:
     def _diverged(self, reason: str) -> None:
         """Stop with a clear error, or go back to the last good epoch with half the learning rate."""
         cfg = self.config.train
-        where = f"{reason} at epoch {self.epoch + 1}, step {self.step}"
+        where = f"at epoch {self.epoch + 1}, step {self.step}: {reason}"
         if cfg.on_divergence == "rollback" and self.rollbacks < cfg.max_rollbacks:
             rollbacks, scale = self.rollbacks + 1, self.lr_scale / 2
             self.load_state_dict(self._last_good)
@@ -207,14 +207,14 @@ class Trainer:
             self._schedule()
             if self.log is not None:
                 self.log(
-                    f"rollback {rollbacks} of {cfg.max_rollbacks}: {where}; back to epoch {self.epoch} "
+                    f"rollback {rollbacks} of {cfg.max_rollbacks} {where}; back to epoch {self.epoch} "
                     f"with the learning rate halved to {self.optimizer.param_groups[0]['lr']:.4g}"
                 )
             return
         used = f" after {self.rollbacks} rollbacks (train.max_rollbacks)" if cfg.on_divergence == "rollback" else ""
         kept = f"; the checkpoint of epoch {self.epoch} is kept" if self.epoch and self.run_dir is not None else ""
         raise TrainingError(
-            f"training diverged{used}: {where}: lower train.lr, set train.grad_clip (e.g. 10), set "
+            f"training diverged{used} {where}: lower train.lr, set train.grad_clip (e.g. 10), set "
             f'train.on_divergence = "rollback", or check the data scale against the likelihood{kept}'
         )
 
