@@ -127,7 +127,13 @@ COMPONENT_CASES = {
         for name in ESTIMATORS.names()
     },
     "trace-vectorize-number": ("train.estimator", "trace", "vectorize_particles", "1", "true or false"),
-    "renyi-alpha-one": ("train.estimator", "renyi", "alpha", "1", "a finite number other than 1"),
+    "renyi-alpha-one": (
+        "train.estimator",
+        "renyi",
+        "alpha",
+        "1",
+        "a finite number other than 1 (that is the ELBO: use 'trace')",
+    ),
     "graph-beta-one": ("train.estimator", "graph", "beta", "1", "a number in [0, 1)"),
     "graph-baseline-unknown": ("train.estimator", "graph", "baseline", "mean", "one of decaying, learned, none"),
     "relaxed-temperature-zero": ("train.estimator", "relaxed", "temperature", "0", "a positive number"),

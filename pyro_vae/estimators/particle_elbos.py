@@ -13,7 +13,9 @@ from pyro_vae.registry import FINITE, POSITIVE_INT, OptionRange
 
 __all__ = ["RENYI_ALPHA", "dreg", "iwae", "renyi", "stl", "tail_adaptive"]
 
-RENYI_ALPHA = OptionRange("a finite number other than 1", lambda a: FINITE.accepts(a) and a != 1)
+RENYI_ALPHA = OptionRange(
+    "a finite number other than 1 (that is the ELBO: use 'trace')", lambda a: FINITE.accepts(a) and a != 1
+)
 
 
 @ESTIMATORS.register("iwae", {"num_particles": POSITIVE_INT})
