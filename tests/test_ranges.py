@@ -112,7 +112,7 @@ COMPONENT_CASES = {
     "adam-weight-decay": ("train.optimizer", "adam", "weight_decay", "-1", "a non-negative number"),
     "adam-beta-one": ("train.optimizer", "adam", "betas", "[1, 0.9]", "two numbers in [0, 1)"),
     "adam-one-beta": ("train.optimizer", "adam", "betas", "[0.9]", "two numbers in [0, 1)"),
-    "adam-fused-number": ("train.optimizer", "adam", "fused", "1", "true or false"),
+    "adam-fused-number": ("train.optimizer", "adam", "fused", "1", "true or false (or left out: automatic)"),
     "adamw-weight-decay": ("train.optimizer", "adamw", "weight_decay", "-0.1", "a non-negative number"),
     "sgd-momentum-negative": ("train.optimizer", "sgd", "momentum", "-0.1", "a number in [0, 1)"),
     "sgd-momentum-one": ("train.optimizer", "sgd", "momentum", "1", "a number in [0, 1)"),

@@ -259,7 +259,7 @@ def test_fused_is_on_where_torch_offers_it_and_checked():
     params = [torch.nn.Parameter(torch.zeros(3))]
     assert OPTIMIZERS.build("adam", params=params, lr=1e-3).defaults["fused"] is True
     assert OPTIMIZERS.build({"name": "adam", "fused": False}, params=params, lr=1e-3).defaults["fused"] is False
-    with pytest.raises(ConfigError, match="fused must be true or false"):
+    with pytest.raises(ConfigError, match="'fused' must be true or false"):
         OPTIMIZERS.build({"name": "adam", "fused": "yes"}, params=params, lr=1e-3)
 
 

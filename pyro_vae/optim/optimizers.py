@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.registry import BOOLEAN, FRACTION, NON_NEGATIVE, OptionRange, Registry
+from pyro_vae.registry import FRACTION, NON_NEGATIVE, OptionRange, Registry
 
 __all__ = ["OPTIMIZERS"]
 
@@ -34,6 +34,8 @@ BETAS = OptionRange(
     lambda b: isinstance(b, (list, tuple)) and len(b) == 2 and all(FRACTION.accepts(x) for x in b),
 )
 
+FUSED = OptionRange("true or false (or left out: automatic)", lambda v: isinstance(v, bool))
+
 #: devices with torch's fused (single-kernel) Adam for floating-point parameters
 FUSED_DEVICES = ("cpu", "cuda")
 
@@ -47,7 +49,7 @@ def _fused(name: str, fused: object, params: list[nn.Parameter]) -> bool:
     return fused
 
 
-@OPTIMIZERS.register("adam", {"weight_decay": NON_NEGATIVE, "betas": BETAS, "fused": BOOLEAN})
+@OPTIMIZERS.register("adam", {"weight_decay": NON_NEGATIVE, "betas": BETAS, "fused": FUSED})
 def adam(
     params: Iterable[nn.Parameter],
     lr: float,
@@ -68,7 +70,7 @@ def adam(
     )
 
 
-@OPTIMIZERS.register("adamw", {"weight_decay": NON_NEGATIVE, "fused": BOOLEAN})
+@OPTIMIZERS.register("adamw", {"weight_decay": NON_NEGATIVE, "fused": FUSED})
 def adamw(
     params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.01, fused: bool | None = None
 ) -> torch.optim.Optimizer:
