@@ -7,7 +7,8 @@ kind                                    members (cases)
 ======================================  =====================================================================
 a resumed run differs from an           every registered estimator x scheduler {none, cosine}: the graph
 uninterrupted one                       baseline, the relaxed temperature step, the JIT compilation's draws,
-                                        the KL warm-up, the scheduler, early stopping, both RNG streams
+                                        the KL warm-up, the scheduler, early stopping, both RNG streams;
+                                        the semi-supervised kind (labelled batches, cosine)
 estimator state not checkpointed        graph (decaying baseline average), relaxed (temperature steps)
 a resumable key silently ignored        train.lr, optimizer options (weight_decay, betas, momentum),
                                         train.scheduler and its options, train.epochs (cosine horizon)
@@ -80,12 +81,21 @@ def _fit(out: Path, overrides: list[str], epochs: int, stop_after: int | None = 
 @pytest.mark.parametrize("scheduler", ["none", "cosine"])
 @pytest.mark.parametrize("estimator", ESTIMATORS.names())
 def test_resume_in_the_middle_equals_the_uninterrupted_run_bit_for_bit(tmp_path, estimator, scheduler):
-    overrides = _overrides(estimator, scheduler)
+    _assert_resume_is_exact(tmp_path, _overrides(estimator, scheduler), interrupt=scheduler != "none")
+
+
+def test_a_semi_supervised_run_resumes_bit_for_bit(tmp_path):
+    kind = ["model.kind=ss_vae", "data.labels=40", "train.labelled_per_batch=8", "train.scheduler=cosine"]
+    _assert_resume_is_exact(tmp_path, [*SMALL, *kind], interrupt=True)
+
+
+def _assert_resume_is_exact(tmp_path: Path, overrides: list[str], interrupt: bool) -> None:
+    """4 epochs straight against 2 (a finished 2-epoch run, or a 4-epoch run interrupted) resumed to 4."""
     straight = _fit(tmp_path / "straight", overrides, epochs=4)
-    if scheduler == "none":
-        _fit(tmp_path / "split", overrides, epochs=2)
-    else:
+    if interrupt:
         assert _fit(tmp_path / "split", overrides, epochs=4, stop_after=2) is None
+    else:
+        _fit(tmp_path / "split", overrides, epochs=2)
     torch.manual_seed(12345)  # the resumed run must restore its own random state
     resumed = pyro_vae.resume(tmp_path / "split", overrides=["train.epochs=4"], pictures=False)
     assert [row["epoch"] for row in resumed.history] == [1, 2, 3, 4]
