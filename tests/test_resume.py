@@ -8,7 +8,9 @@ kind                                    members (cases)
 a resumed run differs from an           every registered estimator x scheduler {none, cosine}: the graph
 uninterrupted one                       baseline, the relaxed temperature step, the JIT compilation's draws,
                                         the KL warm-up, the scheduler, early stopping, both RNG streams;
-                                        the semi-supervised kind (labelled batches, cosine)
+                                        the semi-supervised kind (labelled batches, cosine); graph with
+                                        learned and no baseline, relaxed straight-through, mixed models
+                                        (model.bits) with graph/enum/relaxed, the VampPrior, a step schedule
 estimator state not checkpointed        graph (decaying baseline average), relaxed (temperature steps)
 a resumable key silently ignored        train.lr, optimizer options (weight_decay, betas, momentum),
                                         train.scheduler and its options, train.epochs (cosine horizon)
@@ -82,6 +84,29 @@ def _fit(out: Path, overrides: list[str], epochs: int, stop_after: int | None = 
 @pytest.mark.parametrize("estimator", ESTIMATORS.names())
 def test_resume_in_the_middle_equals_the_uninterrupted_run_bit_for_bit(tmp_path, estimator, scheduler):
     _assert_resume_is_exact(tmp_path, _overrides(estimator, scheduler), interrupt=scheduler != "none")
+
+
+BINARY = ["model.prior=bernoulli", "model.z_dim=3"]
+VARIANTS = {
+    "graph-learned-baseline": [*BINARY, "train.estimator=graph", "train.estimator.baseline=learned"],
+    "graph-no-baseline": [*BINARY, "train.estimator=graph", "train.estimator.baseline=none"],
+    "relaxed-straight-through-fast-anneal": [
+        *BINARY,
+        "train.estimator=relaxed",
+        "train.estimator.straight_through=true",
+        "train.estimator.anneal_rate=0.05",
+    ],
+    "mixed-bits-graph": ["model.bits=3", "train.estimator=graph"],
+    "mixed-bits-enum": ["model.bits=3", "train.estimator=enum"],
+    "mixed-bits-relaxed": ["model.bits=3", "train.estimator=relaxed"],
+    "vamp-prior-iwae": ["model.prior=vamp", "model.prior.components=5", "train.estimator=iwae"],
+    "step-schedule": ["train.scheduler=step", "train.scheduler.step_size=1"],
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS.values(), ids=VARIANTS.keys())
+def test_estimator_options_and_mixed_models_resume_bit_for_bit(tmp_path, variant):
+    _assert_resume_is_exact(tmp_path, [*SMALL, *variant], interrupt=True)
 
 
 def test_a_semi_supervised_run_resumes_bit_for_bit(tmp_path):
