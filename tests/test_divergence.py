@@ -6,7 +6,8 @@ Fault kinds and their members (each a test below):
 kind                                   members (cases)
 =====================================  ================================================================
 a finite explosion trains on, exit 0   Adam at train.lr = 10 and 1e3, SGD at train.lr = 10 (fresh
-                                       runs); train.lr = 10 set on resume (after good epochs)
+                                       runs); train.lr = 10 set on resume (after good epochs); the CLI
+                                       exits 2 with one line and no summary.json
 the last good checkpoint is lost       divergence after epoch 2: checkpoint.pt, best.pt, metrics.csv
                                        unchanged, no summary.json with the diverged figure
 no way out but a new run               train.on_divergence = "rollback": back to the last good epoch at
@@ -27,6 +28,7 @@ from pathlib import Path
 import pytest
 
 import pyro_vae
+from pyro_vae.cli import main
 from pyro_vae.errors import TrainingError
 from pyro_vae.training import load_checkpoint, read_metrics
 from pyro_vae.training.divergence import DivergedError, DivergenceCheck
@@ -51,6 +53,15 @@ def test_a_finite_explosion_stops_training_with_one_clear_line(tmp_path, overrid
     assert message.startswith("training diverged at epoch 1, step ")
     assert "train.divergence_factor = 100" in message and "lower train.lr" in message
     assert not (tmp_path / "run").exists()  # nothing was trained: nothing is kept
+
+
+def test_the_cli_exits_2_with_the_one_line_and_writes_no_summary(tmp_path, capsys):
+    sets = [arg for key in [*SMALL, "train.lr=1000"] for arg in ("--set", key)]
+    argv = ["fit", *sets, "--out", str(tmp_path / "r")]
+    assert main([*argv, "--no-pictures", "--no-progress", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("pyro-vae fit: error: training diverged at epoch 1, step 2:") and "\n" not in err
+    assert not (tmp_path / "r" / "summary.json").exists()
 
 
 @pytest.fixture
