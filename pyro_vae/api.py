@@ -12,6 +12,7 @@ from typing import Any
 
 import torch
 
+from pyro_vae._files import atomic_write, os_error
 from pyro_vae.assemble import (
     absolute_paths,
     build_checked,
@@ -31,7 +32,16 @@ from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
 from pyro_vae.plots import save_image_grid
 from pyro_vae.summary import make_summary, read_summary
-from pyro_vae.training import RunDir, Trainer, load_checkpoint, read_metrics, write_json
+from pyro_vae.training import (
+    TRAINING_KEYS,
+    EarlyStopping,
+    RunDir,
+    Trainer,
+    check_parameters,
+    read_metrics,
+    save_checkpoint,
+    write_json,
+)
 from pyro_vae.vae import VAE
 
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
@@ -85,11 +95,11 @@ def _finish(
             f"(importance sampling, K={test.samples}), nats per example"
         )
     if run is not None:
-        write_json(summary, run.summary)
         if pictures:
             for path in trainer.vae.write_pictures(data, trainer.history, run.root):
                 if log is not None:
                     log(f"wrote {path}")
+        write_json(summary, run.summary)  # last: a run with summary.json is complete
     return FitResult(trainer.vae, config, data, trainer.history, summary, run.root if run else None)
 
 
@@ -118,7 +128,8 @@ def fit(
     labels
         Integer labels for in-memory ``data`` (used for pictures), optional.
     out
-        Run directory to create (it must not hold files); ``None`` writes nothing.
+        Run directory to create: missing, empty, or the leftover of a run killed before its first
+        epoch was saved (replaced). It is locked while the fit runs; ``None`` writes nothing.
     overrides
         ``"key=value"`` strings, as ``--set`` on the command line.
     log
@@ -140,18 +151,15 @@ def fit(
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels)
     vae = initial_vae(config, prepared)
-    made_root = out is not None and not Path(out).exists()
-    run = RunDir.create(out) if out is not None else None
-    if run is not None:
+    if out is None:
+        trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
+        trainer.fit()
+        return _finish(trainer, config, prepared, None, log, pictures)
+    with RunDir.claim_new(out, log) as run:
         write_toml(config_to_dict(config), run.config)
-    try:
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
         trainer.fit()
-    except BaseException:
-        if run is not None:
-            run.discard_if_unstarted(remove_root=made_root)
-        raise
-    return _finish(trainer, config, prepared, run, log, pictures)
+        return _finish(trainer, config, prepared, run, log, pictures)
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
@@ -185,32 +193,68 @@ def resume(
     the rate saved with the optimizer, another ``train.optimizer`` (or ``train.estimator``)
     starts with fresh state, the schedule follows the new ``train.epochs`` (a cosine's
     horizon). Any other key is refused before anything is written. Runs fitted on an
-    in-memory array need the same ``data`` (and ``labels``) again.
+    in-memory array need the same ``data`` (and ``labels``) again. A run whose training
+    ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
+    during the final evaluation or pictures) is completed without training further.
+    The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
+    ``config.toml`` agree; see :meth:`RunDir.load`).
     """
-    run = RunDir.open(run_dir)
-    state = load_checkpoint(run.checkpoint)
-    config = _resumed_config(state["config"], overrides)
-    if state["epoch"] >= config.train.epochs:
-        raise ConfigError(
-            f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs: "
-            f"raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
-        )
-    prepared = load_run_data(config, state, data, labels)
-    vae = build_checked(config, prepared)
-    trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-    trainer.load_state_dict(state)
-    write_toml(config_to_dict(config), run.config)
-    if log is not None:
-        log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
+    overrides = list(overrides)
+    with RunDir.claim(run_dir) as run:
+        state, config = _resumable(run, overrides)
+        prepared = load_run_data(config, state, data, labels)
+        vae = build_checked(config, prepared)
+        check_parameters(vae, state["model"], run.checkpoint)
+        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+        trainer.load_state_dict(state)
+        if _training_finished(state, config) and not run.summary.is_file():
+            return _complete(trainer, state, run, log, pictures)
+        write_toml(config_to_dict(config), run.config)
+        if log is not None:
+            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
+        _train_on(trainer, state, run)
+        return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir) -> None:
+    """Train a resumed run; if it fails before an epoch finishes, ``config.toml`` goes back to the checkpoint's."""
     try:
         trainer.fit()
     except BaseException:
-        if (
-            trainer.epoch == state["epoch"]
-        ):  # no epoch finished under the new config: config.toml matches the checkpoint
+        if trainer.epoch == state["epoch"]:
             write_toml(state["config"], run.config)
         raise
-    return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunConfig]:
+    """The checked training state of ``run`` and the config it resumes with; a complete run is refused."""
+    state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(text)[0] for text in overrides])
+    config = _resumed_config(state["config"], overrides)
+    if state["epoch"] >= config.train.epochs and run.summary.is_file():
+        raise ConfigError(
+            f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
+            f"summary is written: raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
+        )
+    return state, config
+
+
+def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
+    """Whether the saved run had trained all its epochs or stopped early."""
+    stopper = EarlyStopping(config.train.patience)
+    stopper.load_state_dict(state["stopper"])
+    return state["epoch"] >= config.train.epochs or stopper.should_stop
+
+
+def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | None, pictures: bool) -> FitResult:
+    """Finish a run whose training ended but whose final evaluation, pictures or summary are missing."""
+    trainer.stopper.load_state_dict(state["stopper"])  # as it stopped, not with the fresh patience of a resume
+    if config_to_dict(trainer.config) != state["config"]:
+        fields = {k: v for k, v in state.items() if k not in ("format", "fingerprint")}
+        save_checkpoint({**fields, "config": config_to_dict(trainer.config)}, run.checkpoint)
+        write_toml(config_to_dict(trainer.config), run.config)
+    if log is not None:
+        log(f"training of {run.root} had ended after epoch {trainer.epoch}: writing its evaluation and summary")
+    return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
@@ -232,16 +276,17 @@ def _evaluate_run(
     run_dir: str | os.PathLike[str], samples: int | None, data: Any, labels: Any, log: Log | None
 ) -> _Evaluated:
     """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``."""
-    run = RunDir.open(run_dir, need_best=True)
-    vae, config, state = load_best(run)
-    if samples is not None:
-        config = resolve_config(config, [f"eval.samples={samples}"])
-    prepared = load_run_data(config, state, data, labels)
-    check_support(prepared, vae.likelihood)
-    ev = config.eval
-    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
-    summary = make_summary(config, prepared, test, previous=read_summary(run.summary)) | vae.extra_metrics(prepared)
-    write_json(summary, run.summary)
+    with RunDir.claim(run_dir, need_best=True) as run:
+        vae, config, state = load_best(run)
+        if samples is not None:
+            config = resolve_config(config, [f"eval.samples={samples}"])
+        prepared = load_run_data(config, state, data, labels)
+        check_support(prepared, vae.likelihood)
+        ev = config.eval
+        test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
+        previous = read_summary(run.summary)
+        summary = make_summary(config, prepared, test, previous=previous) | vae.extra_metrics(prepared)
+        write_json(summary, run.summary)
     if log is not None:
         log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
     return _Evaluated(run, vae, prepared, test, summary)
@@ -289,11 +334,25 @@ def diagnose(
     split, or their indices), their log-likelihoods and log-weights, the
     training history and every test point's k-hat.
     """
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
+    with RunDir.claim(run_dir, need_best=True):
+        return _diagnose(run_dir, points, draws, samples, data, labels, log)
+
+
+def _diagnose(
+    run_dir: str | os.PathLike[str],
+    points: int | Sequence[int],
+    draws: int,
+    samples: int | None,
+    data: Any,
+    labels: Any,
+    log: Log | None,
+) -> dict[str, Any]:
+    """:func:`diagnose`, holding the run directory's lock."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     done = _evaluate_run(run_dir, samples, data, labels, log)
     chosen = _chosen_points(points, len(done.data.test))
     if done.test.khat is None:
@@ -303,10 +362,8 @@ def diagnose(
         )
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
-    target = done.run.root / "diagnostics.nc"
-    tmp = target.with_name(target.name + ".tmp")
-    idata.to_netcdf(str(tmp))
-    os.replace(tmp, target)  # atomic, and a reader holding the old file keeps it
+    # atomic, and a reader holding the old file keeps it
+    atomic_write(done.run.root / "diagnostics.nc", lambda tmp: idata.to_netcdf(str(tmp)))
     save_khat_histogram(done.test.khat, done.run.root / "psis_khat.png")
     if log is not None:
         s = done.summary
@@ -343,7 +400,10 @@ def sample(
         out = Path(out)
         if out.suffix.lower() != ".png":
             raise ConfigError(f"--out {str(out)!r} must be a .png file")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise os_error("create the folder", out.parent, err) from err
         lo, hi = float(x.min()), float(x.max())
         save_image_grid(x, out, f"{n} samples from {Path(run_dir).name}", (min(lo, 0.0), max(hi, 1.0)))
     return x

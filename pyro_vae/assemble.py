@@ -16,7 +16,7 @@ from pyro_vae.errors import DataError
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.registry import normalize_spec
-from pyro_vae.training import RunDir, load_checkpoint
+from pyro_vae.training import RunDir, check_parameters
 from pyro_vae.vae import VAE
 
 __all__ = [
@@ -104,11 +104,16 @@ def load_run_data(config: RunConfig, state: dict[str, Any], data: Any = None, la
 
 
 def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
-    """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint."""
-    state = load_checkpoint(run.best)
+    """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint.
+
+    ``best.pt`` is checked against its fingerprint, ``checkpoint.pt``, ``config.toml`` and the model its config
+    describes (:meth:`RunDir.load`, :func:`~pyro_vae.training.identity.check_parameters`).
+    """
+    state = run.load(run.best)
     config = resolve_config(config_from_dict(state["config"]))
     shape = DataShape(tuple(state["event_shape"]), tuple(state.get("classes", ())))
     vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
+    check_parameters(vae, state["model"], run.best)
     vae.load_state_dict(state["model"])
     vae.eval()
     return vae, config, state

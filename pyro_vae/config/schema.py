@@ -55,7 +55,10 @@ class DataConfig:
     """Where the data comes from and how it is prepared.
 
     Source options (``root`` ... ``grayscale``) apply only to the sources whose
-    loader takes them; setting one for another source is an error.
+    loader takes them; setting one for another source is an error. Any other
+    key of ``[data]`` is an option of the chosen source (``n = 300`` for
+    ``shapes``), kept in ``source_options`` and checked against that source's
+    options, so a new source needs no field here.
     """
 
     name: str = "digits"
@@ -67,7 +70,7 @@ class DataConfig:
     mmap: bool | None = None
     label_column: str | int | None = None
     delimiter: str | None = None
-    image_size: list[int] | None = None
+    image_size: int | list[int] | None = None
     grayscale: bool | None = None
     run: str | None = None
     resample: bool | None = None
@@ -79,11 +82,12 @@ class DataConfig:
     limit: int = 0
     labels: int | None = None
     shift: int = 0  # training images translated by up to this many pixels each time they are drawn
+    source_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def source_spec(self) -> dict[str, Any]:
         """The data source as a component spec: its name and the source options that are set."""
         options = {k: getattr(self, k) for k in SOURCE_OPTIONS if getattr(self, k) is not None}
-        return {"name": self.name, **options}
+        return {"name": self.name, **options, **self.source_options}
 
 
 @dataclass
@@ -226,9 +230,13 @@ def _section_from_dict(name: str, cls: type, values: Mapping[str, Any]) -> Any:
     if not isinstance(values, Mapping):
         raise ConfigError(f"[{name}] must be a table of keys, got {values!r}")
     hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
+    valid = [f.name for f in dataclasses.fields(cls) if f.name != "source_options"]
+    kwargs: dict[str, Any] = {}
     for key, value in values.items():
+        if cls is DataConfig and key not in valid:
+            # an option of the chosen source, checked against it by validate_config
+            kwargs.setdefault("source_options", {})[key] = _plain(value)
+            continue
         if key not in hints:
             raise unknown_key_error(f"in [{name}]: ", key, valid)
         if not _matches(value, hints[key]):
@@ -261,7 +269,9 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     """Nested plain data (``None`` fields left out), ready to write as TOML."""
 
     def strip(section: Any) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
+        plain = {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
+        extra = plain.pop("source_options", {})
+        return {**plain, **extra}
 
     out: dict[str, Any] = {"seed": config.seed}
     for name in SECTIONS:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
+from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
 from pyro_vae.config.schema import (
@@ -14,6 +14,7 @@ from pyro_vae.config.schema import (
     ModelConfig,
     RunConfig,
     TrainConfig,
+    unknown_key_error,
 )
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
@@ -48,7 +49,18 @@ def _finite(value: float) -> bool:
     return math.isfinite(value)
 
 
+def _check_source_options(data: DataConfig) -> None:
+    """Each key of ``[data]`` outside the schema must be an option of the chosen source (listed with the keys)."""
+    known = DATASETS.options(data.name)
+    for key in data.source_options:
+        if key not in known:
+            schema = [f.name for f in fields(DataConfig) if f.name != "source_options"]
+            raise unknown_key_error("in [data]: ", key, [*schema, *(k for k in known if k not in schema)])
+
+
 def _validate_data(data: DataConfig) -> None:
+    DATASETS.get(data.name)
+    _check_source_options(data)
     DATASETS.check(data.source_spec())
     _require(
         data.scale == "auto" or (isinstance(data.scale, float) and _finite(data.scale) and data.scale > 0),

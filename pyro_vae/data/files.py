@@ -178,7 +178,9 @@ def _read_image(folder: ImageFolder, index: int) -> tuple[torch.Tensor, int]:
 
 
 @DATASETS.register("image_folder")
-def image_folder(path: str | None = None, image_size: list[int] | None = None, grayscale: bool = False) -> RawData:
+def image_folder(
+    path: str | None = None, image_size: int | list[int] | None = None, grayscale: bool = False
+) -> RawData:
     """Images in class subfolders (torchvision ``ImageFolder``); folder names become labels.
 
     Parameters
@@ -186,13 +188,15 @@ def image_folder(path: str | None = None, image_size: list[int] | None = None, g
     path
         The folder holding one subfolder per class.
     image_size
-        ``[height, width]`` to resize every image to; needed when sizes differ.
+        ``[height, width]`` (or one side, for square images) to resize every
+        image to; needed when sizes differ.
     grayscale
         Convert to one grey channel (otherwise RGB, three channels).
     """
     p = _existing(path, "image_folder", folder=True)
     steps = [transforms.Grayscale()] if grayscale else [transforms.Lambda(lambda im: im.convert("RGB"))]
     if image_size is not None:
+        image_size = [image_size] * 2 if isinstance(image_size, int) else image_size
         if len(image_size) != 2 or min(image_size) < 1:
             raise DataError(f"data.image_size must be [height, width] of positive integers, got {image_size!r}")
         steps.append(transforms.Resize(tuple(image_size)))

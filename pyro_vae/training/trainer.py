@@ -282,6 +282,8 @@ class Trainer:
             **self._best_payload(),
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
+            # for reference only: load_state_dict rebuilds the schedule from the config (see the class notes)
+            "scheduler": self.scheduler.state_dict(),
             "estimator": estimator_state(self.estimator),
             "stopper": self.stopper.state_dict(),
             "divergence": self.divergence.state_dict(),
