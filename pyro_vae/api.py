@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from pyro_vae.assemble import (
 from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
 from pyro_vae.config.overrides import parse_assignment
 from pyro_vae.config.resolve import ConfigSource
+from pyro_vae.config.schema import EvalConfig, TrainConfig
 from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
@@ -45,8 +48,10 @@ __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sa
 
 Log = Callable[[str], None]
 
-#: sections a resumed run may change; the data and the model are fixed by the checkpoint
-RESUMABLE_SECTIONS = ("train", "eval")
+#: sections a resumed run may change; the seed, the data and the model are fixed by the checkpoint
+RESUMABLE_SECTIONS = {"train": TrainConfig, "eval": EvalConfig}
+#: every key ``resume(..., overrides=...)`` accepts
+RESUMABLE_KEYS = tuple(f"{name}.{f.name}" for name, cls in RESUMABLE_SECTIONS.items() for f in dataclasses.fields(cls))
 
 
 @dataclass
@@ -158,13 +163,14 @@ def fit(
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
-    values = dict(saved)
+    """The saved config with ``overrides`` applied; a key outside :data:`RESUMABLE_KEYS` is refused."""
+    values = copy.deepcopy(saved)
     for text in overrides:
         key, value = parse_assignment(text)
-        if key.split(".")[0] not in RESUMABLE_SECTIONS:
+        if ".".join(key.split(".")[:2]) not in RESUMABLE_KEYS:
             raise ConfigError(
-                f"cannot change {key!r} when resuming: only train.* and eval.* keys may change; "
-                "start a new run to change the data or the model"
+                f"cannot change {key!r} when resuming: the seed, data.* and model.* are fixed by the checkpoint; "
+                f"keys that may change: {', '.join(RESUMABLE_KEYS)}; start a new run to change {key!r}"
             )
         apply_override(values, key, value)
     return resolve_config(config_from_dict(values))
@@ -182,13 +188,16 @@ def resume(
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
-    ``overrides`` may change ``train.*`` and ``eval.*`` keys, e.g.
-    ``["train.epochs=40"]`` to train longer. Runs fitted on an in-memory
-    array need the same ``data`` (and ``labels``) again. A run whose training
-    ended (all epochs, or stopped early) but which has no ``summary.json``
-    (stopped during the final evaluation or pictures) is completed without
-    training further. The checkpoint must belong to the run (its fingerprint,
-    ``best.pt`` and ``config.toml`` agree; see :meth:`RunDir.load`).
+    ``overrides`` may change any ``train.*`` and ``eval.*`` key (:data:`RESUMABLE_KEYS`), e.g.
+    ``["train.epochs=40"]`` to train longer, and each takes effect: ``train.lr`` replaces
+    the rate saved with the optimizer, another ``train.optimizer`` (or ``train.estimator``)
+    starts with fresh state, the schedule follows the new ``train.epochs`` (a cosine's
+    horizon). Any other key is refused before anything is written. Runs fitted on an
+    in-memory array need the same ``data`` (and ``labels``) again. A run whose training
+    ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
+    during the final evaluation or pictures) is completed without training further.
+    The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
+    ``config.toml`` agree; see :meth:`RunDir.load`).
     """
     overrides = list(overrides)
     with RunDir.claim(run_dir) as run:
@@ -203,8 +212,18 @@ def resume(
         write_toml(config_to_dict(config), run.config)
         if log is not None:
             log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-        trainer.fit()
+        _train_on(trainer, state, run)
         return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir) -> None:
+    """Train a resumed run; if it fails before an epoch finishes, ``config.toml`` goes back to the checkpoint's."""
+    try:
+        trainer.fit()
+    except BaseException:
+        if trainer.epoch == state["epoch"]:
+            write_toml(state["config"], run.config)
+        raise
 
 
 def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunConfig]:

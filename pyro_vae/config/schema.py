@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
+#: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
+ON_DIVERGENCE = ("stop", "rollback")
 #: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
 SOURCE_OPTIONS = (
     "root",
@@ -139,8 +141,14 @@ class TrainConfig:
     grad_clip: float = 0.0
     labelled_per_batch: int = 0
     # check every distribution's arguments and samples at every step (Pyro's validation; slower). The data's
-    # support is checked once before training either way, and a non-finite loss always stops training.
+    # support is checked once before training either way, and a non-finite loss is always divergence.
     validate_distributions: bool = False
+    # divergence (pyro_vae.training.divergence): a step's loss per example above the first step's r by more
+    # than divergence_factor * max(|r|, 1), or not finite; then "stop", or "rollback" to the last good epoch
+    # with half the learning rate, at most max_rollbacks times
+    on_divergence: str = "stop"
+    max_rollbacks: int = 3
+    divergence_factor: float = 100.0
 
 
 @dataclass

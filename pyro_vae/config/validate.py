@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
 from pyro_vae.config.schema import (
     BINARIZE_MODES,
+    ON_DIVERGENCE,
     DataConfig,
     EvalConfig,
     ModelConfig,
@@ -30,9 +32,21 @@ __all__ = ["AUTO", "validate_config"]
 AUTO = "auto"
 
 
+#: seeds go to NumPy too (pyro.set_rng_seed), which takes [0, 2**32)
+SEED_RANGE = "an integer in [0, 2**32)"
+
+
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
     if not ok:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
+
+
+def _is_seed(value: int) -> bool:
+    return 0 <= value < 2**32
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
 
 
 def _check_source_options(data: DataConfig) -> None:
@@ -49,7 +63,7 @@ def _validate_data(data: DataConfig) -> None:
     _check_source_options(data)
     DATASETS.check(data.source_spec())
     _require(
-        data.scale == "auto" or (isinstance(data.scale, float) and data.scale > 0),
+        data.scale == "auto" or (isinstance(data.scale, float) and _finite(data.scale) and data.scale > 0),
         "data.scale",
         '"auto" or a positive number',
         data.scale,
@@ -68,6 +82,7 @@ def _validate_data(data: DataConfig) -> None:
         "less than 1",
         data.val_fraction + data.test_fraction,
     )
+    _require(_is_seed(data.split_seed), "data.split_seed", SEED_RANGE, data.split_seed)
     _require(data.limit >= 0, "data.limit", "0 (all examples) or a positive integer", data.limit)
     _require(
         data.labels is None or data.labels >= 0,
@@ -87,6 +102,12 @@ def _validate_model(model: ModelConfig) -> None:
     if model.classifier is not None:
         NETWORKS.check(model.classifier)
     _require(model.features is None or model.features >= 1, "model.features", "a positive integer", model.features)
+    for name in ("alpha", "adversary", "consistency"):
+        value = getattr(model, name)
+        _require(value is None or (_finite(value) and value >= 0), f"model.{name}", "a non-negative number", value)
+    shift = model.consistency_shift
+    _require(shift is None or shift >= 1, "model.consistency_shift", "a positive number of pixels", shift)
+    _require(model.bits is None or model.bits >= 0, "model.bits", "0 (no binary block) or a number of bits", model.bits)
     kind_options = {name for k in MODEL_KINDS.names() for name in MODEL_KINDS.get(k).options}
     for name in model.kind_options:
         if name not in kind_options:
@@ -104,10 +125,12 @@ def _validate_model(model: ModelConfig) -> None:
 def _validate_train(train: TrainConfig) -> None:
     _require(train.epochs >= 1, "train.epochs", "a positive integer", train.epochs)
     _require(train.batch_size >= 1, "train.batch_size", "a positive integer", train.batch_size)
-    _require(train.lr > 0, "train.lr", "a positive number", train.lr)
-    _require(train.kl_warmup_epochs >= 0, "train.kl_warmup_epochs", "a non-negative number", train.kl_warmup_epochs)
+    _require(_finite(train.lr) and train.lr > 0, "train.lr", "a positive number", train.lr)
+    warmup = train.kl_warmup_epochs
+    _require(_finite(warmup) and warmup >= 0, "train.kl_warmup_epochs", "a non-negative number", warmup)
     _require(train.patience >= 0, "train.patience", "0 (no early stopping) or a positive integer", train.patience)
-    _require(train.grad_clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", train.grad_clip)
+    clip = train.grad_clip
+    _require(_finite(clip) and clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", clip)
     _require(
         train.labelled_per_batch >= 0,
         "train.labelled_per_batch",
@@ -120,14 +143,32 @@ def _validate_train(train: TrainConfig) -> None:
         f"less than train.batch_size ({train.batch_size})",
         train.labelled_per_batch,
     )
+    _validate_divergence(train)
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)
 
 
+def _validate_divergence(train: TrainConfig) -> None:
+    _require(
+        train.on_divergence in ON_DIVERGENCE,
+        "train.on_divergence",
+        f"one of {', '.join(ON_DIVERGENCE)}",
+        train.on_divergence,
+    )
+    _require(train.max_rollbacks >= 0, "train.max_rollbacks", "0 or a positive integer", train.max_rollbacks)
+    _require(
+        train.divergence_factor == 0 or (_finite(train.divergence_factor) and train.divergence_factor >= 1),
+        "train.divergence_factor",
+        "0 (only a NaN/inf loss is divergence) or a number of at least 1",
+        train.divergence_factor,
+    )
+
+
 def _validate_eval(evaluation: EvalConfig) -> None:
     _require(evaluation.samples >= 1, "eval.samples", "a positive integer", evaluation.samples)
     _require(evaluation.batch_size >= 1, "eval.batch_size", "a positive integer", evaluation.batch_size)
+    _require(_is_seed(evaluation.seed), "eval.seed", SEED_RANGE, evaluation.seed)
     try:
         check_workers(evaluation.workers)
     except ValueError as error:
@@ -146,6 +187,7 @@ def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
 
 def validate_config(config: RunConfig) -> RunConfig:
     """Check every section of ``config``; return it, with ``train.estimator = "auto"`` resolved for the kind."""
+    _require(_is_seed(config.seed), "seed", SEED_RANGE, config.seed)
     _validate_data(config.data)
     _validate_model(config.model)
     config = _resolve_auto_estimator(config)

@@ -23,13 +23,16 @@ from torch import Tensor
 
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
+from pyro_vae.estimators._state import StatefulEstimator
 from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, with_particles
+from pyro_vae.registry import FRACTION, OptionRange
 
 __all__ = ["BASELINES", "BaselinedTraceGraph_ELBO", "DecayingAverage", "graph_elbo"]
 
 #: the ``baseline`` option's values
 BASELINES = ("decaying", "learned", "none")
+BASELINE = OptionRange(f"one of {', '.join(BASELINES)}", lambda name: name in BASELINES)
 
 
 class DecayingAverage:
@@ -47,8 +50,12 @@ class DecayingAverage:
         self.value = per_example if self.value is None else self.beta * self.value + (1 - self.beta) * per_example
 
 
-class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (named like Pyro's classes)
+class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO, StatefulEstimator):  # noqa: N801 (like Pyro's)
     """:class:`pyro.infer.TraceGraph_ELBO` with a baseline on every non-reparameterised guide site.
+
+    The ``decaying`` baseline is this object's :class:`DecayingAverage` (passed to Pyro as an
+    ``nn_baseline``, so nothing lands in Pyro's param store); it is the estimator's state,
+    saved in every checkpoint. The ``learned`` baseline's weights belong to the guide.
 
     Parameters
     ----------
@@ -86,8 +93,22 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (na
             self.average.update(-loss.item() / args[0].shape[0])
         return loss
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"baseline_average": self.average.value}
 
-@ESTIMATORS.register("graph")
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        value = state.get("baseline_average")
+        self.average.value = None if value is None else float(value)
+
+
+@ESTIMATORS.register(
+    "graph",
+    {
+        **PARTICLE_RANGES,
+        "baseline": OptionRange(f"one of {', '.join(BASELINES)}", BASELINES.__contains__),
+        "beta": FRACTION,
+    },
+)
 def graph_elbo(
     max_plate_nesting: int,
     num_particles: int = 1,

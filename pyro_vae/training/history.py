@@ -12,8 +12,9 @@ __all__ = ["METRIC_COLUMNS", "read_metrics", "write_metrics"]
 
 #: one row per epoch, in nats per example (higher is better): ``train_elbo`` is the estimator's own
 #: bound on the training batches (the IWAE or Renyi bound for those estimators), ``val_elbo`` the ELBO;
-#: ``seconds`` is the epoch's wall time, ``data_seconds`` the part of it spent waiting for training batches
-METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds", "data_seconds")
+#: ``seconds`` is the epoch's wall time, ``data_seconds`` the part of it spent waiting for training batches;
+#: ``rollbacks`` counts the divergence rollbacks made before the epoch was completed (train.on_divergence)
+METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds", "data_seconds", "rollbacks")
 
 
 def write_metrics(history: list[dict[str, float]], path: Path) -> None:
