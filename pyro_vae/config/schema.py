@@ -41,6 +41,7 @@ SOURCE_OPTIONS = (
     "mmap",
     "label_column",
     "delimiter",
+    "header",
     "image_size",
     "grayscale",
     "run",
@@ -68,8 +69,9 @@ class DataConfig:
     mmap: bool | None = None
     label_column: str | int | None = None
     delimiter: str | None = None
+    header: bool | str | None = None  # csv: true, false or "auto" (the default)
     image_size: int | list[int] | None = None
-    grayscale: bool | None = None
+    grayscale: bool | str | None = None  # image_folder: true, false (the default) or "auto"
     run: str | None = None
     resample: bool | None = None
     scale: float | str = "auto"
