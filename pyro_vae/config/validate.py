@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
+from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.schema import (
     BINARIZE_MODES,
     DataConfig,
@@ -147,4 +148,5 @@ def validate_config(config: RunConfig) -> RunConfig:
     config = _resolve_auto_estimator(config)
     _validate_train(config.train)
     _validate_eval(config.eval)
+    check_estimator_applies(config)
     return config
