@@ -46,6 +46,13 @@ def _snr_batch(data: DataBundle, size: int, seed: int) -> torch.Tensor:
     return x
 
 
+def _check_snr_options(repeats: int, batch: int) -> None:
+    for name, value, least in (("snr_repeats", repeats, 2), ("snr_batch", batch, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{name} ({flag}) must be an integer of at least {least}, got {value!r}")
+
+
 def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> list[dict[str, Any]]:
     specs = [ESTIMATORS.check(spec) for spec in estimators]
     if not specs:
@@ -99,6 +106,7 @@ def compare(
         Write each run's pictures too.
     """
     specs = _check(estimators, snr_particles)
+    _check_snr_options(snr_repeats, snr_batch)
     base = absolute_paths(resolve_config(config, overrides, patience=0, **keywords))
     for spec in specs:  # every estimator must suit the model before anything is written
         check_estimator_applies(replace(base, train=replace(base.train, estimator=spec)))

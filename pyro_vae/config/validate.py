@@ -25,10 +25,12 @@ from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 
-__all__ = ["AUTO", "validate_config"]
+__all__ = ["AUTO", "SEED_LIMIT", "validate_config"]
 
 #: ``train.estimator`` value meaning "the model kind's default"
 AUTO = "auto"
+#: every seed lies in [0, SEED_LIMIT), the range NumPy's generator accepts
+SEED_LIMIT = 2**32
 
 
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
@@ -131,6 +133,12 @@ def _validate_eval(evaluation: EvalConfig) -> None:
         raise ConfigError(str(error)) from None
 
 
+def _validate_seeds(config: RunConfig) -> None:
+    seeds = {"seed": config.seed, "data.split_seed": config.data.split_seed, "eval.seed": config.eval.seed}
+    for key, value in seeds.items():
+        _require(0 <= value < SEED_LIMIT, key, f"an integer in [0, 2**32), i.e. 0 to {SEED_LIMIT - 1}", value)
+
+
 def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
     """``train.estimator = "auto"`` (or a table named "auto") becomes the model kind's default estimator."""
     spec = normalize_spec(config.train.estimator, "estimator")
@@ -143,6 +151,7 @@ def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
 
 def validate_config(config: RunConfig) -> RunConfig:
     """Check every section of ``config``; return it, with ``train.estimator = "auto"`` resolved for the kind."""
+    _validate_seeds(config)
     _validate_data(config.data)
     _validate_model(config.model)
     config = _resolve_auto_estimator(config)
