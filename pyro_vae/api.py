@@ -21,7 +21,7 @@ from pyro_vae.assemble import (
     prepare_data,
 )
 from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
-from pyro_vae.config.overrides import parse_assignment
+from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.validate import SEED_LIMIT
 from pyro_vae.data import DataBundle, check_support
@@ -160,8 +160,7 @@ def fit(
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
     values = dict(saved)
-    for text in overrides:
-        key, value = parse_assignment(text)
+    for key, value in in_layer_order(parse_assignment(text) for text in overrides):
         if key.split(".")[0] not in RESUMABLE_SECTIONS:
             raise ConfigError(
                 f"cannot change {key!r} when resuming: only train.* and eval.* keys may change; "
