@@ -81,10 +81,10 @@ def build_checked(config: RunConfig, data: DataBundle) -> VAE:
     The likelihood's support always; the training labels too for a kind that learns from them.
     """
     kind = MODEL_KINDS.get(config.model.kind)
-    vae = kind.build(config.model, data.shape)
-    check_support(data, vae.likelihood)
     if kind.uses_labels:
         check_labelled(data.train.labels, data.shape.classes, config.model.kind)
+    vae = kind.build(config.model, data.shape)
+    check_support(data, vae.likelihood)
     return vae
 
 

@@ -18,13 +18,16 @@ __all__ = ["check_estimator_applies", "model_traits"]
 def model_traits(model: ModelConfig) -> ModelTraits:
     """The traits of the model ``model`` describes, each named by the setting that causes it."""
     prior = normalize_spec(model.prior, "prior")["name"]
-    binary = None
+    kind = MODEL_KINDS.get(model.kind)
+    discrete = None
     if PRIORS.get(prior).guide_family != "normal":
-        binary = f"model.prior = {prior!r}"
+        discrete = f"model.prior = {prior!r} makes a binary code"
     elif model.bits:
-        binary = f"model.bits = {model.bits}"
-    label_plates = f"model.kind = {model.kind!r}" if MODEL_KINDS.get(model.kind).uses_labels else None
-    return ModelTraits(binary=binary, label_plates=label_plates)
+        discrete = f"model.bits = {model.bits} adds a binary code"
+    elif kind.uses_labels:
+        discrete = f"model.kind = {model.kind!r} infers each missing label as a discrete latent"
+    label_plates = f"model.kind = {model.kind!r}" if kind.uses_labels else None
+    return ModelTraits(discrete=discrete, label_plates=label_plates)
 
 
 def check_estimator_applies(config: RunConfig) -> None:

@@ -5,10 +5,13 @@ do not:
 
 - the per-example multi-sample estimators (``iwae``, ``renyi``, ``dreg``,
   ``stl``, ``tail_adaptive``) need every latent reparameterized (no binary
-  code) and draw their particles over one data plate, so they cannot follow
-  the semi-supervised kind, which splits each batch into plates by which labels
-  are known;
-- ``meanfield`` and ``jit_meanfield`` need reparameterized latents too.
+  code, no inferred label) and draw their particles over one data plate, so
+  they cannot follow the semi-supervised kind, which splits each batch into
+  plates by which labels are known;
+- ``meanfield`` and ``jit_meanfield`` need reparameterized latents too: Pyro's
+  mean-field ELBO has no score-function term, so with its checks off (as in
+  training) it crashes on a binary code and silently drops the classifier's
+  gradient through a missing label.
 
 A refusal names the estimator as the user did, says what in the configuration
 it cannot train, and lists the estimators that can.
@@ -31,13 +34,13 @@ class ModelTraits:
 
     Attributes
     ----------
-    binary
-        The setting that gives the model a binary code, e.g. ``"model.prior = 'bernoulli'"``.
+    discrete
+        What gives the model a discrete latent site, e.g. ``"model.prior = 'bernoulli' makes a binary code"``.
     label_plates
         The setting that splits each batch into plates by known labels, e.g. ``"model.kind = 'ss_vae'"``.
     """
 
-    binary: str | None = None
+    discrete: str | None = None
     label_plates: str | None = None
 
 
@@ -50,8 +53,8 @@ class Needs:
 
     def unmet(self, traits: ModelTraits) -> str | None:
         """Why a model with ``traits`` does not suit the estimator, or ``None`` if it does."""
-        if self.reparameterized and traits.binary:
-            return f"needs reparameterized latents, but {traits.binary} makes a binary code (it has no rsample)"
+        if self.reparameterized and traits.discrete:
+            return f"needs reparameterized latents, but {traits.discrete} (no rsample)"
         if self.one_plate and traits.label_plates:
             return (
                 f"draws its particles per example over one data plate, but {traits.label_plates} splits each "
