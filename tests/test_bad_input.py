@@ -10,7 +10,9 @@ traceback or a misleading message              header cut short, data cut short,
                                                given as .npy; memory-mapped: empty, cut short;
                                                .npz: empty, not a zip, cut short, no arrays ("holds arrays :"),
                                                object member, member cut short (ValueError), label member
-                                               of objects (ValueError), an .npy given as .npz
+                                               of objects (ValueError), an .npy given as .npz;
+                                               image folder (already clear, pinned here): PNG cut short,
+                                               empty PNG, no image files; .csv: see tests/test_data.py
 a seed out of range is a raw ValueError        seed, data.split_seed, eval.seed below 0 or from 2**32;
                                                sample --seed
 the semi-supervised kind trains without        data.labels = 0; labels all missing in the source;
@@ -145,6 +147,29 @@ def test_an_npz_label_member_of_objects_is_one_clear_line(tmp_path: Path) -> Non
     np.savez(path, x=np.ones((4, 2)), y=np.array([None] * 4, dtype=object))
     with pytest.raises(DataError, match=re.escape("array 'y' in d.npz holds Python objects")):
         npz_file(str(path), key="x", label_key="y")
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("cut", "cannot read image '{path}' (image file is truncated): remove or replace it"),
+        ("empty", "cannot read image '{path}' (cannot identify image file"),
+        ("not-an-image", "Found no valid file for the classes c0"),
+    ],
+    ids=["png-cut-short", "png-empty", "no-image-files"],
+)
+def test_a_damaged_image_folder_is_one_clear_line(tmp_path: Path, damage: str, message: str) -> None:
+    root = _folder(tmp_path / "imgs", grey_rgb=False)
+    path = root / "c0" / "0.png"
+    if damage == "cut":
+        path.write_bytes(path.read_bytes()[:60])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        for image in root.rglob("*.png"):
+            image.rename(image.with_suffix(".txt"))
+    with pytest.raises(DataError, match=re.escape(message.format(path=path))):
+        image_folder(str(root))
 
 
 def test_fit_on_an_empty_npy_file_is_refused_in_one_line_before_the_run_directory(tmp_path: Path, capsys) -> None:
