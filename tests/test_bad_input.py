@@ -363,6 +363,8 @@ def test_naming_the_same_component_again_keeps_its_options() -> None:
     config = resolve_config({"model": {"prior": {"name": "mixture", "components": 4}}}, ["model.prior=mixture"])
     assert config.model.prior == {"name": "mixture", "components": 4}
     assert resolve_config(config, ["model.prior=normal"]).model.prior == "normal"  # another component: replaced
+    assert resolve_config(config, model={"prior": "mixture"}).model.prior == {"name": "mixture", "components": 4}
+    assert resolve_config(config, model={"prior": "normal"}).model.prior == "normal"
 
 
 def test_resume_applies_an_option_before_its_component_name_too(tmp_path: Path) -> None:

@@ -121,7 +121,8 @@ def merge_keywords(values: Mapping[str, Any], keywords: Mapping[str, Any]) -> di
         if key in SECTIONS:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key}= must be a table (a dict) of [{key}] keys, e.g. {key}={{...}}; got {value!r}")
-            out.setdefault(key, {}).update(value)
+            section = out.setdefault(key, {})
+            section.update({name: _renamed(section.get(name), v) for name, v in value.items()})
         elif key == "seed" or "." in key:
             apply_override(out, key, value)
         elif key in index and (len(index[key]) == 1 or "train" in index[key]):
