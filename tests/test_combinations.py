@@ -29,6 +29,7 @@ a batch of one example                         graph (decaying and learned basel
 compare aborts after training                  SNR against K on ss_vae (iwae/dreg cannot train it): no
                                                comparison.csv/.md; now skipped with a note, table kept
 compare refuses after making its directory     any refused estimator in the list; ss_vae without labels
+resume switches to such an estimator           refused before config.toml or a checkpoint is touched
 diagnose cannot lay out the draws              mixed codes (one ``latent`` dimension for sites of sizes 2 and
                                                3: ``AlignmentError``); ss_vae label sites (no event dimension)
 =============================================  ================================================================
@@ -41,7 +42,7 @@ from pathlib import Path
 
 import pytest
 
-from pyro_vae import PyroVAEError, compare, diagnose, fit
+from pyro_vae import PyroVAEError, compare, diagnose, fit, resume
 from pyro_vae.comparison import markdown_table
 from pyro_vae.estimators import ESTIMATORS
 
@@ -158,3 +159,14 @@ def test_compare_of_ss_vae_keeps_its_table_and_says_why_snr_against_k_is_skipped
     assert "| graph |" in table
     assert "No gradient SNR against K: estimator 'iwae' needs reparameterized latents, but model.kind" in table
     assert (out / "comparison.csv").read_text().count("\n") == 4  # header and three rows
+
+
+def test_resume_with_an_estimator_that_cannot_train_the_model_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "run"
+    fit(overrides=[*TINY, *LATENTS["mixed"], "train.estimator=graph"], out=out, pictures=False)
+    before = {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()}
+    with pytest.raises(PyroVAEError, match=r"^estimator 'iwae' needs reparameterized latents, but model\.bits = 3"):
+        resume(out, overrides=["train.estimator=iwae", "train.epochs=2"])
+    assert {path.name: path.read_bytes() for path in out.iterdir() if path.is_file()} == before
