@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from pyro_vae.api import FitResult, diagnose, evaluate, fit, load_run, resume, sample
     from pyro_vae.comparison import compare
     from pyro_vae.config import RunConfig, resolve_config
-    from pyro_vae.errors import ConfigError, DataError, PyroVAEError, RunDirError, TrainingError
+    from pyro_vae.errors import ConfigError, DataError, InputNotice, PyroVAEError, RunDirError, TrainingError
     from pyro_vae.estimators import ESTIMATORS
     from pyro_vae.kinds import MODEL_KINDS
     from pyro_vae.likelihoods import LIKELIHOODS
@@ -43,6 +43,7 @@ _EXPORTS = {
     "ConfigError": "pyro_vae.errors",
     "DataError": "pyro_vae.errors",
     "FitResult": "pyro_vae.api",
+    "InputNotice": "pyro_vae.errors",
     "PyroVAEError": "pyro_vae.errors",
     "RunConfig": "pyro_vae.config",
     "RunDirError": "pyro_vae.errors",
@@ -68,6 +69,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FitResult",
+    "InputNotice",
     "PyroVAEError",
     "RunConfig",
     "RunDirError",

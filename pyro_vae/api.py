@@ -23,9 +23,10 @@ from pyro_vae.assemble import (
     prepare_data,
 )
 from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
-from pyro_vae.config.overrides import parse_assignment
+from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.schema import EvalConfig, TrainConfig
+from pyro_vae.config.validate import SEED_LIMIT
 from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
@@ -163,10 +164,12 @@ def fit(
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
-    """The saved config with ``overrides`` applied; a key outside :data:`RESUMABLE_KEYS` is refused."""
+    """The saved config with ``overrides`` applied, fields before their options.
+
+    A key outside :data:`RESUMABLE_KEYS` is refused.
+    """
     values = copy.deepcopy(saved)
-    for text in overrides:
-        key, value = parse_assignment(text)
+    for key, value in in_layer_order(parse_assignment(text) for text in overrides):
         if ".".join(key.split(".")[:2]) not in RESUMABLE_KEYS:
             raise ConfigError(
                 f"cannot change {key!r} when resuming: the seed, data.* and model.* are fixed by the checkpoint; "
@@ -273,15 +276,26 @@ class _Evaluated:
 
 
 def _evaluate_run(
-    run_dir: str | os.PathLike[str], samples: int | None, data: Any, labels: Any, log: Log | None
+    run_dir: str | os.PathLike[str],
+    samples: int | None,
+    data: Any,
+    labels: Any,
+    log: Log | None,
+    check: Callable[[RunConfig, DataBundle], None] | None = None,
 ) -> _Evaluated:
-    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``."""
+    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
+
+    ``check(config, data)`` vets the caller's own options against the loaded run before anything is
+    evaluated or written.
+    """
     with RunDir.claim(run_dir, need_best=True) as run:
         vae, config, state = load_best(run)
         if samples is not None:
             config = resolve_config(config, [f"eval.samples={samples}"])
         prepared = load_run_data(config, state, data, labels)
         check_support(prepared, vae.likelihood)
+        if check is not None:
+            check(config, prepared)
         ev = config.eval
         test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
         previous = read_summary(run.summary)
@@ -353,13 +367,17 @@ def _diagnose(
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
-    done = _evaluate_run(run_dir, samples, data, labels, log)
+    def check(config: RunConfig, prepared: DataBundle) -> None:  # before summary.json is rewritten
+        _chosen_points(points, len(prepared.test))
+        if config.eval.samples < MIN_PSIS_DRAWS:
+            raise ConfigError(
+                f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point, got "
+                f"{config.eval.samples} (--samples, else the run's eval.samples): pass --samples "
+                f"{MIN_PSIS_DRAWS} or more"
+            )
+
+    done = _evaluate_run(run_dir, samples, data, labels, log, check)
     chosen = _chosen_points(points, len(done.data.test))
-    if done.test.khat is None:
-        raise ConfigError(
-            f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point: "
-            f"pass --samples {MIN_PSIS_DRAWS} or more"
-        )
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
     # atomic, and a reader holding the old file keeps it
@@ -392,14 +410,16 @@ def sample(
     """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run; optionally save them as a PNG grid."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"the number of samples must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
+    if out is not None and Path(out).suffix.lower() != ".png":
+        raise ConfigError(f"--out {str(out)!r} must be a .png file")
     vae, _ = load_run(run_dir)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         x = vae.sample(n)
     if out is not None:
         out = Path(out)
-        if out.suffix.lower() != ".png":
-            raise ConfigError(f"--out {str(out)!r} must be a .png file")
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
         except OSError as err:

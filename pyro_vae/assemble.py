@@ -12,6 +12,7 @@ import pyro
 from pyro_vae.config import RunConfig, config_from_dict, resolve_config
 from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
 from pyro_vae.data.features import FittedEncoder
+from pyro_vae.data.labels import check_labelled
 from pyro_vae.errors import DataError
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
@@ -75,8 +76,14 @@ def open_feature_run(run: str) -> FittedEncoder:
 
 
 def build_checked(config: RunConfig, data: DataBundle) -> VAE:
-    """The VAE ``config.model`` describes, sized for ``data``, after checking the likelihood's support."""
+    """The VAE ``config.model`` describes, sized for ``data``, after checking the data against it.
+
+    The likelihood's support always; the training labels too for a kind that learns from them, and
+    whatever else the kind's own check asks of the configuration and the data (its grouping, say).
+    """
     kind = MODEL_KINDS.get(config.model.kind)
+    if kind.uses_labels:
+        check_labelled(data.train.labels, data.shape.classes, config.model.kind)
     kind.check_run(config, data.shape)
     vae = kind.build(config.model, data.shape)
     check_support(data, vae.likelihood)

@@ -14,8 +14,9 @@ from pyro_vae.api import FitResult, fit
 from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
 from pyro_vae.comparison.report import write_comparison
 from pyro_vae.comparison.results import Comparison, ComparisonRow, SNRPoint
-from pyro_vae.comparison.snr import GradientSNR, gradient_snr
+from pyro_vae.comparison.snr import SNR_ESTIMATORS, GradientSNR, gradient_snr, snr_estimators_refused
 from pyro_vae.config import config_to_dict, resolve_config, write_toml
+from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.data import DataBundle, iterate_batches
 from pyro_vae.errors import ConfigError
@@ -26,9 +27,6 @@ from pyro_vae.training import RunDir
 __all__ = ["compare", "estimator_label"]
 
 Log = Callable[[str], None]
-
-#: the estimators whose gradient SNR is traced against the number of particles
-SNR_ESTIMATORS = ("iwae", "dreg")
 
 
 def estimator_label(spec: ComponentSpec) -> str:
@@ -46,6 +44,13 @@ def _snr_batch(data: DataBundle, size: int, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
     x, _ = next(iterate_batches(data.train, size, generator, data.binarize == "dynamic"))
     return x
+
+
+def _check_snr_options(repeats: int, batch: int) -> None:
+    for name, value, least in (("snr_repeats", repeats, 2), ("snr_batch", batch, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{name} ({flag}) must be an integer of at least {least}, got {value!r}")
 
 
 def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> list[dict[str, Any]]:
@@ -101,9 +106,15 @@ def compare(
         Write each run's pictures too.
     """
     specs = _check(estimators, snr_particles)
+    _check_snr_options(snr_repeats, snr_batch)
     base = absolute_paths(resolve_config(config, overrides, patience=0, **keywords))
-    root = _new_directory(out)
+    for spec in specs:  # every estimator must suit the model before anything is written
+        check_estimator_applies(replace(base, train=replace(base.train, estimator=spec)))
+    if out is not None:
+        RunDir.check_new(out)
     data = prepare_data(base)
+    initial_vae(base, data)  # the model's own refusals (labels, prior) come before the directory too
+    root = _new_directory(out)
     batch = _snr_batch(data, snr_batch, base.seed)
     rows, histories, results = [], {}, {}
     for spec in specs:
@@ -119,13 +130,7 @@ def compare(
         rows.append(_row(label, result, start, end))
         histories[label], results[label] = result.history, result
     reference = estimator_label(specs[0])
-    # iwae and dreg need reparameterised latents: no SNR-vs-K curve for binary codes
-    vae = results[reference].vae
-    points = (
-        []
-        if vae.has_discrete_latents()
-        else _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
-    )
+    points = _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
     comparison = Comparison(rows, points, histories, reference, root, results)
     if root is not None:
         write_toml(config_to_dict(base), root / "config.toml")
@@ -162,8 +167,13 @@ def _row(label: str, result: FitResult, start: GradientSNR, end: GradientSNR) ->
 def _snr_vs_k(
     reference: FitResult, batch: torch.Tensor, particles: Sequence[int], repeats: int, seed: int
 ) -> list[SNRPoint]:
+    """SNR of ``iwae`` and ``dreg`` against K at the reference parameters, skipping each that cannot train the model.
+
+    Binary codes and the semi-supervised kind are beyond them; the report says why (``snr_estimators_refused``).
+    """
     points = []
-    for name in SNR_ESTIMATORS:
+    refused = snr_estimators_refused(reference.config.model)
+    for name in (name for name in SNR_ESTIMATORS if name not in refused):
         for k in particles:
             snr = gradient_snr(reference.vae, {"name": name, "num_particles": k}, batch, repeats, seed)
             points.append(SNRPoint(name, k, snr.encoder, snr.decoder))

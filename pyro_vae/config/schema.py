@@ -43,6 +43,7 @@ SOURCE_OPTIONS = (
     "mmap",
     "label_column",
     "delimiter",
+    "header",
     "image_size",
     "grayscale",
     "run",
@@ -70,8 +71,9 @@ class DataConfig:
     mmap: bool | None = None
     label_column: str | int | None = None
     delimiter: str | None = None
+    header: bool | str | None = None  # csv: true, false or "auto" (the default)
     image_size: int | list[int] | None = None
-    grayscale: bool | None = None
+    grayscale: bool | str | None = None  # image_folder: true, false (the default) or "auto"
     run: str | None = None
     resample: bool | None = None
     scale: float | str = "auto"

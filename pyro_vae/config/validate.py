@@ -6,6 +6,7 @@ import math
 from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
+from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.schema import (
     BINARIZE_MODES,
     ON_DIVERGENCE,
@@ -26,10 +27,12 @@ from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 
-__all__ = ["AUTO", "validate_config"]
+__all__ = ["AUTO", "SEED_LIMIT", "validate_config"]
 
 #: ``train.estimator`` value meaning "the model kind's default"
 AUTO = "auto"
+#: every seed lies in [0, SEED_LIMIT), the range NumPy's generator accepts
+SEED_LIMIT = 2**32
 
 
 #: seeds go to NumPy too (pyro.set_rng_seed), which takes [0, 2**32)
@@ -39,10 +42,6 @@ SEED_RANGE = "an integer in [0, 2**32)"
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
     if not ok:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
-
-
-def _is_seed(value: int) -> bool:
-    return 0 <= value < 2**32
 
 
 def _finite(value: float) -> bool:
@@ -82,7 +81,6 @@ def _validate_data(data: DataConfig) -> None:
         "less than 1",
         data.val_fraction + data.test_fraction,
     )
-    _require(_is_seed(data.split_seed), "data.split_seed", SEED_RANGE, data.split_seed)
     _require(data.limit >= 0, "data.limit", "0 (all examples) or a positive integer", data.limit)
     _require(
         data.labels is None or data.labels >= 0,
@@ -168,11 +166,16 @@ def _validate_divergence(train: TrainConfig) -> None:
 def _validate_eval(evaluation: EvalConfig) -> None:
     _require(evaluation.samples >= 1, "eval.samples", "a positive integer", evaluation.samples)
     _require(evaluation.batch_size >= 1, "eval.batch_size", "a positive integer", evaluation.batch_size)
-    _require(_is_seed(evaluation.seed), "eval.seed", SEED_RANGE, evaluation.seed)
     try:
         check_workers(evaluation.workers)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def _validate_seeds(config: RunConfig) -> None:
+    seeds = {"seed": config.seed, "data.split_seed": config.data.split_seed, "eval.seed": config.eval.seed}
+    for key, value in seeds.items():
+        _require(0 <= value < SEED_LIMIT, key, f"{SEED_RANGE}, i.e. 0 to {SEED_LIMIT - 1}", value)
 
 
 def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
@@ -187,10 +190,11 @@ def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
 
 def validate_config(config: RunConfig) -> RunConfig:
     """Check every section of ``config``; return it, with ``train.estimator = "auto"`` resolved for the kind."""
-    _require(_is_seed(config.seed), "seed", SEED_RANGE, config.seed)
+    _validate_seeds(config)
     _validate_data(config.data)
     _validate_model(config.model)
     config = _resolve_auto_estimator(config)
     _validate_train(config.train)
     _validate_eval(config.eval)
+    check_estimator_applies(config)
     return config

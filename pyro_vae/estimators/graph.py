@@ -50,6 +50,22 @@ class DecayingAverage:
         self.value = per_example if self.value is None else self.beta * self.value + (1 - self.beta) * per_example
 
 
+def _shaped_as_cost(baseline: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """``baseline`` with leading size-1 dimensions dropped, as Pyro drops them from a site's downstream cost.
+
+    Pyro sums the cost to the site's plates and squeezes leading dimensions of size 1, so a batch of one
+    example (the last batch of an epoch, say) has a scalar cost; the baseline must be a scalar then too.
+    """
+
+    def shaped(x: Tensor) -> Tensor:
+        value = baseline(x)
+        while value.dim() and value.shape[0] == 1:
+            value = value.squeeze(0)
+        return value
+
+    return shaped
+
+
 class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO, StatefulEstimator):  # noqa: N801 (like Pyro's)
     """:class:`pyro.infer.TraceGraph_ELBO` with a baseline on every non-reparameterised guide site.
 
@@ -76,14 +92,14 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO, StatefulEstimator)
         if self.baseline == "decaying":
             # the site's batch shape, on the device of its parameters (its mean: no draw spent on it)
             template = torch.zeros(msg["fn"].batch_shape, device=msg["fn"].mean.device)
-            return {"baseline": {"nn_baseline": self.average, "nn_baseline_input": template}}
+            return {"baseline": {"nn_baseline": _shaped_as_cost(self.average), "nn_baseline_input": template}}
         offered = msg["infer"].get("learned_baseline")
         if offered is None:
             raise ConfigError(
                 f"estimator 'graph': baseline 'learned' needs a guide that offers a baseline network, but site "
                 f"{msg['name']!r} ({type(msg['fn']).__name__}) has none: use baseline 'decaying'"
             )
-        return {"baseline": dict(offered)}
+        return {"baseline": {**offered, "nn_baseline": _shaped_as_cost(offered["nn_baseline"])}}
 
     def differentiable_loss(
         self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any

@@ -6,7 +6,7 @@ from pyro.infer import ELBO
 
 from pyro_vae.estimators._registry import ESTIMATORS
 from pyro_vae.estimators.dreg import DReG_ELBO
-from pyro_vae.estimators.renyi import RenyiBound
+from pyro_vae.estimators.renyi import IWAEBound, RenyiBound
 from pyro_vae.estimators.stl import StickingTheLanding_ELBO
 from pyro_vae.estimators.tail_adaptive import TailAdaptive_ELBO
 from pyro_vae.registry import FINITE, POSITIVE_INT, OptionRange
@@ -27,7 +27,7 @@ def iwae(max_plate_nesting: int, num_particles: int = 5) -> ELBO:
     num_particles
         ``K``, draws per example.
     """
-    return RenyiBound(alpha=0.0, num_particles=num_particles, max_plate_nesting=max_plate_nesting)
+    return IWAEBound(num_particles=num_particles, max_plate_nesting=max_plate_nesting)
 
 
 @ESTIMATORS.register("renyi", {"alpha": RENYI_ALPHA, "num_particles": POSITIVE_INT})
