@@ -54,7 +54,11 @@ TINY = [
     "model.network.hidden=[8]",
     "eval.samples=25",
 ]
-KINDS = {"vae": [], "ss_vae": ["model.kind=ss_vae", "data.labels=20", "model.features=8"]}
+KINDS = {
+    "vae": [],
+    "ss_vae": ["model.kind=ss_vae", "data.labels=20", "model.features=8"],
+    "group_vae": ["model.kind=group_vae", "data.group_size=2"],  # digits grouped by their label
+}
 LATENTS = {"gauss": [], "binary": ["model.prior=bernoulli"], "mixed": ["model.bits=3"]}
 _PER_EXAMPLE = {"dreg", "iwae", "renyi", "stl", "tail_adaptive"}
 _ALL = set(ESTIMATORS.names())
@@ -66,6 +70,9 @@ REFUSED = {
     ("ss_vae", "gauss"): _PER_EXAMPLE | {"meanfield", "jit_meanfield"},  # missing labels are discrete
     ("ss_vae", "binary"): _ALL,  # its style code must be continuous
     ("ss_vae", "mixed"): _ALL,  # model.bits belongs to kind vae
+    ("group_vae", "gauss"): _PER_EXAMPLE,  # members sit in a plate inside the groups' plate
+    ("group_vae", "binary"): _ALL,  # content and style codes must be continuous
+    ("group_vae", "mixed"): _ALL,  # model.bits belongs to kind vae
 }
 #: the combinations run by default (the rest are slow): each latent type and kind, every fault case above
 FAST = {
@@ -80,6 +87,9 @@ FAST = {
     ("ss_vae", "gauss", "iwae"),
     ("ss_vae", "gauss", "meanfield"),
     ("ss_vae", "binary", "trace"),
+    ("group_vae", "gauss", "trace"),
+    ("group_vae", "gauss", "iwae"),
+    ("group_vae", "binary", "graph"),
 }
 
 

@@ -15,14 +15,15 @@ from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
 from pyro_vae.comparison.report import write_comparison
 from pyro_vae.comparison.results import Comparison, ComparisonRow, SNRPoint
 from pyro_vae.comparison.snr import SNR_ESTIMATORS, GradientSNR, gradient_snr, snr_estimators_refused
-from pyro_vae.config import config_to_dict, resolve_config, write_toml
+from pyro_vae.config import RunConfig, config_to_dict, resolve_config, write_toml
 from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.resolve import ConfigSource
-from pyro_vae.data import DataBundle, iterate_batches
+from pyro_vae.data import DataBundle
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
 from pyro_vae.registry import ComponentSpec, normalize_spec
 from pyro_vae.training import RunDir
+from pyro_vae.vae import VAE
 
 __all__ = ["compare", "estimator_label"]
 
@@ -39,10 +40,14 @@ def estimator_label(spec: ComponentSpec) -> str:
     return "-".join(str(p) for p in parts)
 
 
-def _snr_batch(data: DataBundle, size: int, seed: int) -> torch.Tensor:
-    """A fixed training batch (binarized once if the data is binarized dynamically)."""
-    generator = torch.Generator().manual_seed(seed)
-    x, _ = next(iterate_batches(data.train, size, generator, data.binarize == "dynamic"))
+def _snr_batch(vae: VAE, config: RunConfig, data: DataBundle, size: int) -> torch.Tensor:
+    """A fixed training batch of ``size`` as the model kind draws them (examples, or groups for a group kind).
+
+    Binarized once if the data is binarized dynamically; no labelled rows mixed in.
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    sized = replace(config, train=replace(config.train, batch_size=size, labelled_per_batch=0))
+    x, _ = next(iter(vae.training_batches(data.train, sized, generator, data.binarize == "dynamic")))
     return x
 
 
@@ -113,9 +118,9 @@ def compare(
     if out is not None:
         RunDir.check_new(out)
     data = prepare_data(base)
-    initial_vae(base, data)  # the model's own refusals (labels, prior) come before the directory too
+    first = initial_vae(base, data)  # the model's own refusals (labels, prior) come before the directory too
     root = _new_directory(out)
-    batch = _snr_batch(data, snr_batch, base.seed)
+    batch = _snr_batch(first, base, data, snr_batch)
     rows, histories, results = [], {}, {}
     for spec in specs:
         label = estimator_label(spec)

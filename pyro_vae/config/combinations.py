@@ -26,7 +26,11 @@ def model_traits(model: ModelConfig) -> ModelTraits:
         discrete = f"model.bits = {model.bits} adds a binary code"
     elif kind.uses_labels:
         discrete = f"model.kind = {model.kind!r} infers each missing label as a discrete latent"
-    label_plates = f"model.kind = {model.kind!r}" if kind.uses_labels else None
+    label_plates = None
+    if kind.uses_labels:
+        label_plates = f"model.kind = {model.kind!r} splits each batch into plates by which labels are known"
+    elif kind.nested_plates:
+        label_plates = f"model.kind = {model.kind!r} nests each batch's members inside group plates"
     return ModelTraits(discrete=discrete, label_plates=label_plates)
 
 

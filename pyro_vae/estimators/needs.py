@@ -37,7 +37,8 @@ class ModelTraits:
     discrete
         What gives the model a discrete latent site, e.g. ``"model.prior = 'bernoulli' makes a binary code"``.
     label_plates
-        The setting that splits each batch into plates by known labels, e.g. ``"model.kind = 'ss_vae'"``.
+        Why each batch is not one data plate, e.g. ``"model.kind = 'ss_vae' splits each batch into plates
+        by which labels are known"``.
     """
 
     discrete: str | None = None
@@ -56,10 +57,7 @@ class Needs:
         if self.reparameterized and traits.discrete:
             return f"needs reparameterized latents, but {traits.discrete} (no rsample)"
         if self.one_plate and traits.label_plates:
-            return (
-                f"draws its particles per example over one data plate, but {traits.label_plates} splits each "
-                "batch into plates by which labels are known"
-            )
+            return f"draws its particles per example over one data plate, but {traits.label_plates}"
         return None
 
 

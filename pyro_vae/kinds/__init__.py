@@ -43,6 +43,7 @@ MODEL_KINDS.register("group_vae")(
     ModelKind(
         builder="pyro_vae.group_vae:build_group_vae",
         check="pyro_vae.group_vae:check_grouping",
+        nested_plates=True,
         options={
             "s_dim": 2,  # content dimensions, shared by a group ([model] z_dim: each member's style)
             "pooling": "product",  # how members' content evidence is pooled: product (ML-VAE) or average (GVAE)

@@ -40,6 +40,9 @@ class ModelKind:
     options
         ``[model]`` fields that only this kind reads (others must leave them unset),
         with the value each takes when left unset.
+    nested_plates
+        Training batches are groups (a plate of members inside a plate of groups), so
+        estimators that draw particles over one data plate do not apply.
     check
         ``"module:function"`` called with the whole ``RunConfig`` and the data's
         ``DataShape`` before the model is built (raises on what the data cannot
@@ -51,6 +54,7 @@ class ModelKind:
     uses_labels: bool = False
     options: Mapping[str, Any] = field(default_factory=dict)
     check: str | None = None
+    nested_plates: bool = False
 
     def __post_init__(self) -> None:
         for path in (self.builder, self.check or "check:ok"):
