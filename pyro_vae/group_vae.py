@@ -50,8 +50,8 @@ class GroupVAE(VAE):
     model: GroupVAEModel
     guide: GroupVAEGuide
 
-    def __init__(self, model: GroupVAEModel, guide: GroupVAEGuide) -> None:
-        super().__init__(model, guide, max_plate_nesting=2)
+    def __init__(self, model: GroupVAEModel, guide: GroupVAEGuide, beta: float = 1.0) -> None:
+        super().__init__(model, guide, max_plate_nesting=2, beta=beta)
 
     @property
     def s_dim(self) -> int:
@@ -170,4 +170,4 @@ def build_group_vae(config: ModelConfig, shape: DataShape) -> GroupVAE:
         model = GroupVAEModel(
             PRIORS.build(content, z_dim=s_dim), PRIORS.build(config.prior, z_dim=config.z_dim), nets.decoder, likelihood
         )
-        return GroupVAE(model, GroupVAEGuide(nets.encoder, s_dim, config.z_dim, pooling))
+        return GroupVAE(model, GroupVAEGuide(nets.encoder, s_dim, config.z_dim, pooling), _option(config, "beta"))

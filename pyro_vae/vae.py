@@ -25,7 +25,7 @@ from pyro_vae.vae_pictures import write_vae_pictures
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["VAE", "build_vae", "build_vae_kind"]
+__all__ = ["VAE", "build_vae", "build_vae_kind", "check_beta"]
 
 
 class VAE(nn.Module):
@@ -43,13 +43,18 @@ class VAE(nn.Module):
         The amortized guide ``q(z | x)``.
     max_plate_nesting
         Plates the model nests (the data plate), for vectorized estimators.
+    beta
+        Weight of the latent (KL) terms during training, on top of the KL warm-up:
+        1 trains on the ELBO, above 1 is the beta-VAE of Higgins et al. (2017).
+        Evaluation always scores the ELBO itself.
     """
 
-    def __init__(self, model: VAEModel, guide: VAEGuide, max_plate_nesting: int = 1) -> None:
+    def __init__(self, model: VAEModel, guide: VAEGuide, max_plate_nesting: int = 1, beta: float = 1.0) -> None:
         super().__init__()
         self.model = model
         self.guide = guide
         self.max_plate_nesting = max_plate_nesting
+        self.beta = check_beta(beta)
 
     @property
     def prior(self) -> Prior:
@@ -116,6 +121,13 @@ class VAE(nn.Module):
         return write_vae_pictures(self, data, history, folder)
 
 
+def check_beta(beta: object) -> float:
+    """``beta`` as a float; a :class:`ConfigError` unless it is a positive finite number."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta < math.inf:
+        raise ConfigError(f"model.beta must be a positive number (1: the ELBO; above 1: a beta-VAE), got {beta!r}")
+    return float(beta)
+
+
 def build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
     """Build the prior, likelihood and networks ``config`` names, sized for ``event_shape``."""
     with local_params():
@@ -139,7 +151,8 @@ def _build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
     model = VAEModel(priors["z"], networks.decoder, likelihood, bits_prior=priors.get("bits"))
     guide = VAEGuide(networks.encoder, blocks)
     priors["z"].bind(guide, tuple(event_shape))
-    return VAE(model, guide)
+    beta = config.option("beta")
+    return VAE(model, guide, beta=1.0 if beta is None else beta)
 
 
 def _bits_prior(config: ModelConfig) -> Prior:

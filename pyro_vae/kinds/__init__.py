@@ -17,8 +17,9 @@ __all__ = ["MODEL_KINDS", "DataShape", "ModelKind"]
 MODEL_KINDS.register("vae")(
     ModelKind(
         builder="pyro_vae.vae:build_vae_kind",
-        # a binary block of this many bits beside z (a mixed model), and its prior
-        options={"bits": 0, "bits_prior": "bernoulli"},
+        # a binary block of this many bits beside z (a mixed model), and its prior; beta weighs the KL
+        # term in training (beta-VAE, Higgins et al. 2017; 1 is the ELBO), apart from the KL warm-up
+        options={"bits": 0, "bits_prior": "bernoulli", "beta": 1.0},
     )
 )
 
@@ -48,6 +49,7 @@ MODEL_KINDS.register("group_vae")(
             "s_dim": 2,  # content dimensions, shared by a group ([model] z_dim: each member's style)
             "pooling": "product",  # how members' content evidence is pooled: product (ML-VAE) or average (GVAE)
             "content_prior": None,  # p(s); None: the same family as model.prior
+            "beta": 1.0,  # weight of the KL terms in training, as for kind vae
         },
     )
 )

@@ -142,7 +142,7 @@ class Trainer:
         with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
             for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
-                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs)
+                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
                 total += self.train_step(x, y if self.kind.uses_labels else None, beta)
                 seen += self.vae.examples_in(x)
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
