@@ -36,7 +36,7 @@ from pyro_vae.vae import VAE
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["GROUP_OPTIONS", "GroupVAE", "build_group_vae"]
+__all__ = ["GROUP_OPTIONS", "GroupVAE", "build_group_vae", "check_grouping", "group_batches"]
 
 #: [model] fields only the group kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`)
 GROUP_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("group_vae").options
@@ -80,18 +80,7 @@ class GroupVAE(VAE):
         self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
     ) -> Iterable[tuple[Tensor, Tensor]]:
         """Groups drawn afresh each epoch, ``train.batch_size`` groups per batch."""
-        data = config.data
-        if data.groups == "pairs":
-
-            def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
-                return pairs_sharing_factors(labels.reshape(len(labels), -1), data.shared_factors, g)[0]
-
-        else:
-
-            def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
-                return groups_by_label(labels.reshape(len(labels), -1)[:, data.group_factor], data.group_size, g)
-
-        return GroupBatches(split, config.train.batch_size, rule, generator, dynamic_binarize, data.shift)
+        return group_batches(split, config, generator, dynamic_binarize)
 
     def examples_in(self, x: Tensor) -> int:
         return x.shape[0] * x.shape[1]
@@ -103,6 +92,22 @@ class GroupVAE(VAE):
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
         """Samples, reconstructions, the swap grid, the training curve and content codes by group label."""
         return write_group_pictures(self, data, history, folder)
+
+
+def group_batches(split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool) -> GroupBatches:
+    """An epoch of groups as ``[data]`` asks: members sharing a label's value, or pairs sharing factors."""
+    data = config.data
+    if data.groups == "pairs":
+
+        def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
+            return pairs_sharing_factors(labels.reshape(len(labels), -1), data.shared_factors, g)[0]
+
+    else:
+
+        def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
+            return groups_by_label(labels.reshape(len(labels), -1)[:, data.group_factor], data.group_size, g)
+
+    return GroupBatches(split, config.train.batch_size, rule, generator, dynamic_binarize, data.shift)
 
 
 def _option(config: ModelConfig, name: str) -> Any:

@@ -18,13 +18,17 @@ from pyro_vae.plots import (
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle
     from pyro_vae.group_vae import GroupVAE
+    from pyro_vae.vae import VAE
 
-__all__ = ["swap_grid", "write_group_pictures"]
+__all__ = ["swap_grid", "traversals", "write_group_pictures", "write_pair_pictures"]
 
 #: rows and columns of the swap grid
 SWAPS = 8
 #: test examples encoded per forward pass for the latent scatter
 ENCODE_CHUNK = 1000
+#: steps of each latent traversal, and the prior draws its range is read from
+TRAVERSAL_STEPS = 9
+TRAVERSAL_DRAWS = 5000
 
 
 @torch.no_grad()
@@ -66,4 +70,44 @@ def write_group_pictures(
     s = torch.cat([vae.split_code(vae.encode(x)[0])[0] for x in test.x.split(ENCODE_CHUNK)])
     labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]
     written.append(save_latent_scatter(s, labels, folder / "latent.png"))
+    return written
+
+
+@torch.no_grad()
+def traversals(vae: VAE, x: torch.Tensor, steps: int = TRAVERSAL_STEPS) -> torch.Tensor:
+    """One row per latent dimension: the code of ``x`` (one example) with that dimension swept.
+
+    The sweep runs over the prior's 5%..95% quantiles of the dimension.
+    Returns ``(z_dim * steps, *event_shape)``.
+    """
+    code = vae.encode(x[None])[0][0]
+    draws = vae.sample_prior(TRAVERSAL_DRAWS)
+    levels = torch.quantile(draws, torch.linspace(0.05, 0.95, steps, dtype=draws.dtype), dim=0)  # (steps, d)
+    codes = code.repeat(vae.z_dim, steps, 1)  # (d, steps, d)
+    for d in range(vae.z_dim):
+        codes[d, :, d] = levels[:, d]
+    return vae.decode(codes.flatten(0, 1))
+
+
+@torch.no_grad()
+def write_pair_pictures(
+    vae: VAE, data: DataBundle, history: list[dict[str, float]], folder: Path, n_examples: int = 64
+) -> list[Path]:
+    """Samples, reconstructions, the training curve, latent traversals (images) and the codes coloured by label."""
+    test = data.test
+    value_range = (float(test.x.min()), float(test.x.max()))
+    originals = test.x[:n_examples]
+    written = [
+        save_image_grid(vae.sample(n_examples), folder / "samples.png", "samples E[x | z], z ~ p(z)", value_range),
+        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range),
+    ]
+    if history:
+        written.append(save_training_curve(history, folder / "training_curve.png"))
+    if data.is_image:
+        title = "latent traversals: one row per dimension of z, the prior's 5%..95% quantiles"
+        table = traversals(vae, test.x[0])
+        written.append(save_image_table(table, TRAVERSAL_STEPS, folder / "traversals.png", value_range, title))
+    z = torch.cat([vae.encode(x)[0] for x in test.x.split(ENCODE_CHUNK)])
+    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]
+    written.append(save_latent_scatter(z, labels, folder / "latent.png"))
     return written

@@ -58,6 +58,7 @@ KINDS = {
     "vae": [],
     "ss_vae": ["model.kind=ss_vae", "data.labels=20", "model.features=8"],
     "group_vae": ["model.kind=group_vae", "data.group_size=2"],  # digits grouped by their label
+    "ada_gvae": ["model.kind=ada_gvae"],  # pairs of digits sharing their label
 }
 LATENTS = {"gauss": [], "binary": ["model.prior=bernoulli"], "mixed": ["model.bits=3"]}
 _PER_EXAMPLE = {"dreg", "iwae", "renyi", "stl", "tail_adaptive"}
@@ -73,6 +74,9 @@ REFUSED = {
     ("group_vae", "gauss"): _PER_EXAMPLE,  # members sit in a plate inside the groups' plate
     ("group_vae", "binary"): _ALL,  # content and style codes must be continuous
     ("group_vae", "mixed"): _ALL,  # model.bits belongs to kind vae
+    ("ada_gvae", "gauss"): _PER_EXAMPLE,  # pairs sit in nested plates too
+    ("ada_gvae", "binary"): _ALL,  # it compares Gaussian posteriors
+    ("ada_gvae", "mixed"): _ALL,  # model.bits belongs to kind vae
 }
 #: the combinations run by default (the rest are slow): each latent type and kind, every fault case above
 FAST = {
@@ -90,6 +94,7 @@ FAST = {
     ("group_vae", "gauss", "trace"),
     ("group_vae", "gauss", "iwae"),
     ("group_vae", "binary", "graph"),
+    ("ada_gvae", "gauss", "meanfield"),
 }
 
 

@@ -19,16 +19,17 @@ from pyro_vae.evaluation.disentanglement import disentanglement_metrics
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
     from pyro_vae.group_vae import GroupVAE
+    from pyro_vae.vae import VAE
 
-__all__ = ["group_metrics", "shared_factor_accuracy"]
+__all__ = ["code_metrics", "group_metrics", "shared_factor_accuracy"]
 
 #: examples encoded per forward pass
 _CHUNK = 1000
 
 
 @torch.no_grad()
-def _codes(vae: GroupVAE, split: Split) -> np.ndarray:
-    """Posterior means ``[s, z]`` of every example of ``split``, ``(N, s_dim + z_dim)``."""
+def _codes(vae: VAE, split: Split) -> np.ndarray:
+    """Posterior means of every example of ``split`` (``[s, z]`` for a group model), ``(N, z_dim)``."""
     was_training = vae.training
     vae.eval()
     try:
@@ -78,6 +79,17 @@ def group_metrics(vae: GroupVAE, data: DataBundle, factor: int = 0) -> dict[str,
         ),
         "shared_factor_chance": float(counts.max() / counts.sum()),
     }
-    if val_y.shape[1] >= 2 and (val_y >= 0).all() and (test_y >= 0).all():
-        out.update(disentanglement_metrics(val_codes, val_y, test_codes, test_y))
-    return out
+    return {**out, **code_metrics(vae, data)}
+
+
+def code_metrics(vae: VAE, data: DataBundle) -> dict[str, float]:
+    """Disentanglement scores of the posterior means against factor labels of two or more columns (else none).
+
+    Codes of the validation split fit the predictor-based scores, the test split's are scored.
+    """
+    if data.val.labels is None or data.test.labels is None:
+        return {}
+    val_y, test_y = _labels(data.val), _labels(data.test)
+    if val_y.shape[1] < 2 or (val_y < 0).any() or (test_y < 0).any():
+        return {}
+    return disentanglement_metrics(_codes(vae, data.val), val_y, _codes(vae, data.test), test_y)

@@ -1,4 +1,4 @@
-"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: ``vae``, ``ss_vae``, ``group_vae``.
+"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: vae, ss_vae, group_vae, ada_gvae.
 
 This table holds what configuration checks need (names, options, default
 estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`,
@@ -50,6 +50,18 @@ MODEL_KINDS.register("group_vae")(
             "pooling": "product",  # how members' content evidence is pooled: product (ML-VAE) or average (GVAE)
             "content_prior": None,  # p(s); None: the same family as model.prior
             "beta": 1.0,  # weight of the KL terms in training, as for kind vae
+        },
+    )
+)
+
+MODEL_KINDS.register("ada_gvae")(
+    ModelKind(
+        builder="pyro_vae.ada_gvae:build_ada_gvae",
+        check="pyro_vae.ada_gvae:check_pairs",
+        nested_plates=True,
+        options={
+            "pooling": "average",  # the shared dimensions' posterior: average (Ada-GVAE) or product (Ada-ML-VAE)
+            "beta": 1.0,  # weight of the KL terms in training
         },
     )
 )
