@@ -77,9 +77,10 @@ def test_list_shows_every_model_kind_with_its_options(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("model.kind:\n")
-    assert "  group_vae(s_dim=2, pooling='product', content_prior=None)  default estimator: trace" in out
+    assert "  ada_gvae(pooling='average', beta=1.0)  default estimator: trace" in out
+    assert "  group_vae(s_dim=2, pooling='product', content_prior=None, beta=1.0)  default estimator: trace" in out
     assert "  ss_vae(factors=None, classifier=None, alpha=" in out and "default estimator: enum" in out
-    assert "  vae(bits=0, bits_prior='bernoulli')  default estimator: trace" in out
+    assert "  vae(bits=0, bits_prior='bernoulli', beta=1.0)  default estimator: trace" in out
 
 
 @pytest.mark.parametrize(
