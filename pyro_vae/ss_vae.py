@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig
+from pyro_vae.config.schema import ModelConfig, TrainConfig
 from pyro_vae.errors import ConfigError, DataError
 from pyro_vae.guides.ss_vae import AuxiliaryTerms, SSVAEGuide
 from pyro_vae.kinds._registry import MODEL_KINDS, DataShape, ModelKind
@@ -24,18 +24,33 @@ from pyro_vae.vae import VAE
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["SSVAE", "SS_OPTIONS", "build_ss_vae"]
+__all__ = [
+    "SSVAE",
+    "SS_DEFAULTS",
+    "SS_OPTIONS",
+    "build_ss_vae",
+    "consistency_shift",
+    "consistency_weight",
+    "labelled_per_batch",
+]
 
-#: [model] fields only the semi-supervised kind reads, with their defaults
+#: [model] fields only the semi-supervised kind reads, with their defaults (``consistency_shift`` None:
+#: derived from the image size by :func:`consistency_shift`)
 SS_OPTIONS: dict[str, Any] = {
     "factors": None,
     "classifier": None,
-    "alpha": 1.0,
+    "alpha": 100.0,
     "adversary": 0.0,
-    "consistency": 0.0,
-    "consistency_shift": 2,
+    "consistency": 0.0,  # on images: IMAGE_CONSISTENCY (see consistency_weight)
+    "consistency_shift": None,
     "features": 256,
 }
+#: the default ``model.consistency`` on images (on other data the term does not apply: 0)
+IMAGE_CONSISTENCY = 30.0
+#: the default ``model.consistency_shift`` is this share of the smaller image side (2 pixels on 28x28, 1 on 8x8)
+SHIFT_SHARE = 1 / 14
+#: the default ``train.labelled_per_batch`` is this share of ``train.batch_size`` (16 of 128)
+LABELLED_SHARE = 1 / 8
 #: hidden width of the adversaries that predict labels from z
 ADVERSARY_HIDDEN = 256
 
@@ -97,10 +112,24 @@ class SSVAE(VAE):
         return self.decode(self.sample_prior(n), y)
 
     def validation_metrics(self, split: Split) -> dict[str, float]:
-        """Accuracy of ``q(y_k | x)`` on the validation split per factor (logged, not used to select epochs)."""
+        """Accuracy of ``q(y_k | x)`` on the validation split per factor (see :meth:`selection`)."""
         from pyro_vae.evaluation.ss import accuracy
 
         return {f"val_accuracy_{name}": acc for name, acc in accuracy(self, split).items()}
+
+    def selection(self, val_elbo: float, metrics: dict[str, float]) -> tuple[str, float]:
+        """The semi-supervised validation rule: mean validation accuracy of ``q(y | x)`` where labels allow.
+
+        The ELBO does not measure the classifier (the classification term is not
+        part of it, and a confident classifier can lower it), so the best epoch is
+        the first one with the highest accuracy averaged over the factors the
+        validation split has labels for; with none, the validation ELBO.
+        """
+        accuracies = [metrics[f"val_accuracy_{name}"] for name in self.factors]
+        known = [acc for acc in accuracies if math.isfinite(acc)]
+        if not known:
+            return super().selection(val_elbo, metrics)
+        return "validation accuracy", sum(known) / len(known)
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Test accuracy of ``q(y|x)`` and label leakage into ``z``, per factor (see :mod:`pyro_vae.evaluation.ss`)."""
@@ -142,7 +171,7 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
             raise ConfigError(f"model.{option} must be a non-negative number, got {value!r}")
     shift = _option(config, "consistency_shift")
-    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+    if shift is not None and (isinstance(shift, bool) or not isinstance(shift, int) or shift < 1):
         raise ConfigError(f"model.consistency_shift must be a positive number of pixels, got {shift!r}")
     if _option(config, "consistency") > 0 and len(shape.event_shape) != 3:
         raise ConfigError(
@@ -155,6 +184,30 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
 def _option(config: ModelConfig, name: str) -> Any:
     value = getattr(config, name)
     return SS_OPTIONS[name] if value is None else value
+
+
+def consistency_shift(config: ModelConfig, shape: DataShape) -> int:
+    """``model.consistency_shift``, or by default :data:`SHIFT_SHARE` of the smaller image side (at least 1 pixel)."""
+    shift = _option(config, "consistency_shift")
+    if shift is not None or len(shape.event_shape) != 3:
+        return 1 if shift is None else shift
+    return max(1, round(min(shape.event_shape[1:]) * SHIFT_SHARE))
+
+
+def consistency_weight(config: ModelConfig, shape: DataShape) -> float:
+    """``model.consistency``, or by default :data:`IMAGE_CONSISTENCY` on images and 0 on other data."""
+    if config.consistency is not None:
+        return float(config.consistency)
+    return IMAGE_CONSISTENCY if len(shape.event_shape) == 3 else 0.0
+
+
+def labelled_per_batch(values: dict[str, Any]) -> int:
+    """Default ``train.labelled_per_batch``: :data:`LABELLED_SHARE` of the batch (at least 1 when it can be)."""
+    train = values.get("train", {})
+    size = train.get("batch_size", TrainConfig.batch_size) if isinstance(train, dict) else None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+        return 0  # batches of one row cannot mix; validation names a bad batch size
+    return max(1, round(size * LABELLED_SHARE))
 
 
 def build_ss_vae(config: ModelConfig, shape: DataShape) -> SSVAE:
@@ -202,14 +255,33 @@ def _build(config: ModelConfig, shape: DataShape, factors: list[str]) -> SSVAE:
         factors,
         classes,
         AuxiliaryTerms(
-            *(float(_option(config, name)) for name in ("alpha", "adversary", "consistency")),
-            consistency_shift=_option(config, "consistency_shift"),
+            alpha=float(_option(config, "alpha")),
+            adversary=float(_option(config, "adversary")),
+            consistency=consistency_weight(config, shape),
+            consistency_shift=consistency_shift(config, shape),
         ),
         adversaries,
     )
     return SSVAE(model, guide)
 
 
+#: what kind ``ss_vae`` sets when the configuration leaves it out: the classifier sees grey levels (a
+#: binarized test image loses what tells digits apart), a style z roomy enough that the label need not
+#: be squeezed into it, labelled rows in every batch, and no early stop on a noisy validation accuracy
+#: (the best epoch is still the one with the highest, see SSVAE.selection)
+SS_DEFAULTS: dict[str, Any] = {
+    "model.likelihood": "continuous_bernoulli",
+    "model.z_dim": 8,
+    "train.labelled_per_batch": labelled_per_batch,
+    "train.patience": 0,
+}
+
 MODEL_KINDS.register("ss_vae")(
-    ModelKind(build=build_ss_vae, default_estimator="enum", uses_labels=True, options=tuple(SS_OPTIONS))
+    ModelKind(
+        build=build_ss_vae,
+        default_estimator="enum",
+        uses_labels=True,
+        options=tuple(SS_OPTIONS),
+        defaults=SS_DEFAULTS,
+    )
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from pyro_vae.data.shape import DataShape
 from pyro_vae.registry import Registry
@@ -30,12 +30,17 @@ class ModelKind:
         Training batches pass their labels to the model and guide (semi-supervised).
     options
         ``[model]`` fields that only this kind reads (others must leave them unset).
+    defaults
+        Dotted configuration keys (``"model.likelihood"``) this kind sets when the
+        configuration leaves them out, each a value or a function of the whole
+        configuration (a nested dict, before validation) returning one.
     """
 
     build: Callable[[ModelConfig, DataShape], VAE]
     default_estimator: str = "trace"
     uses_labels: bool = False
     options: tuple[str, ...] = ()
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
 
 MODEL_KINDS: Registry[ModelKind] = Registry("model kind")

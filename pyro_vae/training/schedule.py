@@ -21,7 +21,9 @@ def kl_weight(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
 
 @dataclass
 class EarlyStopping:
-    """Track the best validation ELBO; stop after ``patience`` epochs without improvement.
+    """Track the best validation score; stop after ``patience`` epochs without improvement.
+
+    The score is the validation ELBO, or what the model's ``selection`` names.
 
     ``patience == 0`` never stops (the best epoch is still tracked).
     """
@@ -32,7 +34,7 @@ class EarlyStopping:
     bad_epochs: int = 0
 
     def update(self, value: float, epoch: int) -> bool:
-        """Record epoch ``epoch``'s validation ELBO; return whether it is the best so far."""
+        """Record epoch ``epoch``'s validation score; return whether it is the best so far."""
         if value > self.best:
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
             return True

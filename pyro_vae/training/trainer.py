@@ -96,6 +96,8 @@ class Trainer:
         self.epoch = self.step = 0
         self.train_seconds = 0.0
         self._best_state: dict[str, torch.Tensor] | None = None
+        #: what selects the best epoch (:meth:`VAE.selection`), known after the first validation
+        self.selected_by = "validation ELBO"
 
     # -- one step, one epoch -------------------------------------------------------------
 
@@ -158,9 +160,11 @@ class Trainer:
             seconds = time.perf_counter() - start
             self.epoch += 1
             self.train_seconds += seconds
-            improved = self.stopper.update(val, self.epoch)
+            metrics = self.vae.validation_metrics(self.data.val)
+            self.selected_by, score = self.vae.selection(val, metrics)
+            improved = self.stopper.update(score, self.epoch)
             row.update(epoch=self.epoch, val_elbo=val, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds)
-            row.update(self.vae.validation_metrics(self.data.val))
+            row.update(metrics)
             self.history.append(row)
             self.scheduler.step()
             self._record(improved)
@@ -180,7 +184,7 @@ class Trainer:
             )
             if self.stopped_early:
                 self.log(
-                    f"early stop: no better validation ELBO for {self.stopper.patience} epochs "
+                    f"early stop: no better {self.selected_by} for {self.stopper.patience} epochs "
                     f"(best {self.stopper.best:.3f} at epoch {self.stopper.best_epoch})"
                 )
 
@@ -206,7 +210,7 @@ class Trainer:
         }
 
     def restore_best(self) -> None:
-        """Load the parameters of the epoch with the best validation ELBO into the VAE."""
+        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says)."""
         if self._best_state is not None:
             self.vae.load_state_dict(self._best_state)
         elif self.run_dir is not None and self.run_dir.best.is_file():
@@ -220,6 +224,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "stopper": self.stopper.state_dict(),
+            "selected_by": self.selected_by,
             "history": self.history,
             "train_seconds": self.train_seconds,
             "torch_rng": torch.get_rng_state(),
@@ -232,6 +237,7 @@ class Trainer:
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.stopper.load_state_dict(state["stopper"])
+        self.selected_by = str(state.get("selected_by", self.selected_by))
         if self.stopper.should_stop:
             self.stopper.bad_epochs = 0
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
@@ -242,4 +248,6 @@ class Trainer:
 
     @property
     def best_val_elbo(self) -> float:
-        return self.stopper.best if self.history else -math.inf
+        """Validation ELBO of the selected epoch (``-inf`` before the first)."""
+        best = self.stopper.best_epoch
+        return self.history[best - 1]["val_elbo"] if 0 < best <= len(self.history) else -math.inf
