@@ -122,8 +122,8 @@ class SSVAE(VAE):
 
         The ELBO does not measure the classifier (the classification term is not
         part of it, and a confident classifier can lower it), so the best epoch is
-        the first one with the highest accuracy averaged over the factors the
-        validation split has labels for; with none, the validation ELBO.
+        the one with the highest accuracy averaged over the factors the
+        validation split has labels for (ties broken by the validation ELBO); with none, the validation ELBO.
         """
         accuracies = [metrics[f"val_accuracy_{name}"] for name in self.factors]
         known = [acc for acc in accuracies if math.isfinite(acc)]

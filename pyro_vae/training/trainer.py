@@ -162,7 +162,7 @@ class Trainer:
             self.train_seconds += seconds
             metrics = self.vae.validation_metrics(self.data.val)
             self.selected_by, score = self.vae.selection(val, metrics)
-            improved = self.stopper.update(score, self.epoch)
+            improved = self.stopper.update(score, self.epoch, tie=val)
             row.update(epoch=self.epoch, val_elbo=val, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds)
             row.update(metrics)
             self.history.append(row)
