@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -10,6 +12,7 @@ from typing import Any
 
 import torch
 
+from pyro_vae._files import atomic_write, os_error
 from pyro_vae.assemble import (
     absolute_paths,
     build_checked,
@@ -20,23 +23,36 @@ from pyro_vae.assemble import (
     prepare_data,
 )
 from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
-from pyro_vae.config.overrides import parse_assignment
+from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
+from pyro_vae.config.schema import EvalConfig, TrainConfig
+from pyro_vae.config.validate import SEED_LIMIT
 from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
 from pyro_vae.plots import save_image_grid
 from pyro_vae.summary import make_summary, read_summary
-from pyro_vae.training import RunDir, Trainer, load_checkpoint, read_metrics, write_json
+from pyro_vae.training import (
+    TRAINING_KEYS,
+    EarlyStopping,
+    RunDir,
+    Trainer,
+    check_parameters,
+    read_metrics,
+    save_checkpoint,
+    write_json,
+)
 from pyro_vae.vae import VAE
 
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
 
 Log = Callable[[str], None]
 
-#: sections a resumed run may change; the data and the model are fixed by the checkpoint
-RESUMABLE_SECTIONS = ("train", "eval")
+#: sections a resumed run may change; the seed, the data and the model are fixed by the checkpoint
+RESUMABLE_SECTIONS = {"train": TrainConfig, "eval": EvalConfig}
+#: every key ``resume(..., overrides=...)`` accepts
+RESUMABLE_KEYS = tuple(f"{name}.{f.name}" for name, cls in RESUMABLE_SECTIONS.items() for f in dataclasses.fields(cls))
 
 
 @dataclass
@@ -80,11 +96,11 @@ def _finish(
             f"(importance sampling, K={test.samples}), nats per example"
         )
     if run is not None:
-        write_json(summary, run.summary)
         if pictures:
             for path in trainer.vae.write_pictures(data, trainer.history, run.root):
                 if log is not None:
                     log(f"wrote {path}")
+        write_json(summary, run.summary)  # last: a run with summary.json is complete
     return FitResult(trainer.vae, config, data, trainer.history, summary, run.root if run else None)
 
 
@@ -113,7 +129,8 @@ def fit(
     labels
         Integer labels for in-memory ``data`` (used for pictures), optional.
     out
-        Run directory to create (it must not hold files); ``None`` writes nothing.
+        Run directory to create: missing, empty, or the leftover of a run killed before its first
+        epoch was saved (replaced). It is locked while the fit runs; ``None`` writes nothing.
     overrides
         ``"key=value"`` strings, as ``--set`` on the command line.
     log
@@ -135,28 +152,28 @@ def fit(
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels)
     vae = initial_vae(config, prepared)
-    made_root = out is not None and not Path(out).exists()
-    run = RunDir.create(out) if out is not None else None
-    if run is not None:
+    if out is None:
+        trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
+        trainer.fit()
+        return _finish(trainer, config, prepared, None, log, pictures)
+    with RunDir.claim_new(out, log) as run:
         write_toml(config_to_dict(config), run.config)
-    try:
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
         trainer.fit()
-    except BaseException:
-        if run is not None:
-            run.discard_if_unstarted(remove_root=made_root)
-        raise
-    return _finish(trainer, config, prepared, run, log, pictures)
+        return _finish(trainer, config, prepared, run, log, pictures)
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
-    values = dict(saved)
-    for text in overrides:
-        key, value = parse_assignment(text)
-        if key.split(".")[0] not in RESUMABLE_SECTIONS:
+    """The saved config with ``overrides`` applied, fields before their options.
+
+    A key outside :data:`RESUMABLE_KEYS` is refused.
+    """
+    values = copy.deepcopy(saved)
+    for key, value in in_layer_order(parse_assignment(text) for text in overrides):
+        if ".".join(key.split(".")[:2]) not in RESUMABLE_KEYS:
             raise ConfigError(
-                f"cannot change {key!r} when resuming: only train.* and eval.* keys may change; "
-                "start a new run to change the data or the model"
+                f"cannot change {key!r} when resuming: the seed, data.* and model.* are fixed by the checkpoint; "
+                f"keys that may change: {', '.join(RESUMABLE_KEYS)}; start a new run to change {key!r}"
             )
         apply_override(values, key, value)
     return resolve_config(config_from_dict(values))
@@ -174,27 +191,73 @@ def resume(
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
-    ``overrides`` may change ``train.*`` and ``eval.*`` keys, e.g.
-    ``["train.epochs=40"]`` to train longer. Runs fitted on an in-memory
-    array need the same ``data`` (and ``labels``) again.
+    ``overrides`` may change any ``train.*`` and ``eval.*`` key (:data:`RESUMABLE_KEYS`), e.g.
+    ``["train.epochs=40"]`` to train longer, and each takes effect: ``train.lr`` replaces
+    the rate saved with the optimizer, another ``train.optimizer`` (or ``train.estimator``)
+    starts with fresh state, the schedule follows the new ``train.epochs`` (a cosine's
+    horizon). Any other key is refused before anything is written. Runs fitted on an
+    in-memory array need the same ``data`` (and ``labels``) again. A run whose training
+    ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
+    during the final evaluation or pictures) is completed without training further.
+    The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
+    ``config.toml`` agree; see :meth:`RunDir.load`).
     """
-    run = RunDir.open(run_dir)
-    state = load_checkpoint(run.checkpoint)
+    overrides = list(overrides)
+    with RunDir.claim(run_dir) as run:
+        state, config = _resumable(run, overrides)
+        prepared = load_run_data(config, state, data, labels)
+        vae = build_checked(config, prepared)
+        check_parameters(vae, state["model"], run.checkpoint)
+        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+        trainer.load_state_dict(state)
+        if _training_finished(state, config) and not run.summary.is_file():
+            return _complete(trainer, state, run, log, pictures)
+        write_toml(config_to_dict(config), run.config)
+        if log is not None:
+            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
+        _train_on(trainer, state, run)
+        return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir) -> None:
+    """Train a resumed run; if it fails before an epoch finishes, ``config.toml`` goes back to the checkpoint's."""
+    try:
+        trainer.fit()
+    except BaseException:
+        if trainer.epoch == state["epoch"]:
+            write_toml(state["config"], run.config)
+        raise
+
+
+def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunConfig]:
+    """The checked training state of ``run`` and the config it resumes with; a complete run is refused."""
+    state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(text)[0] for text in overrides])
     config = _resumed_config(state["config"], overrides)
-    if state["epoch"] >= config.train.epochs:
+    if state["epoch"] >= config.train.epochs and run.summary.is_file():
         raise ConfigError(
-            f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs: "
-            f"raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
+            f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
+            f"summary is written: raise train.epochs to continue (e.g. --set train.epochs={state['epoch'] + 10})"
         )
-    prepared = load_run_data(config, state, data, labels)
-    vae = build_checked(config, prepared)
-    trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-    trainer.load_state_dict(state)
-    write_toml(config_to_dict(config), run.config)
+    return state, config
+
+
+def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
+    """Whether the saved run had trained all its epochs or stopped early."""
+    stopper = EarlyStopping(config.train.patience)
+    stopper.load_state_dict(state["stopper"])
+    return state["epoch"] >= config.train.epochs or stopper.should_stop
+
+
+def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | None, pictures: bool) -> FitResult:
+    """Finish a run whose training ended but whose final evaluation, pictures or summary are missing."""
+    trainer.stopper.load_state_dict(state["stopper"])  # as it stopped, not with the fresh patience of a resume
+    if config_to_dict(trainer.config) != state["config"]:
+        fields = {k: v for k, v in state.items() if k not in ("format", "fingerprint")}
+        save_checkpoint({**fields, "config": config_to_dict(trainer.config)}, run.checkpoint)
+        write_toml(config_to_dict(trainer.config), run.config)
     if log is not None:
-        log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-    trainer.fit()
-    return _finish(trainer, config, prepared, run, log, pictures)
+        log(f"training of {run.root} had ended after epoch {trainer.epoch}: writing its evaluation and summary")
+    return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
@@ -213,19 +276,31 @@ class _Evaluated:
 
 
 def _evaluate_run(
-    run_dir: str | os.PathLike[str], samples: int | None, data: Any, labels: Any, log: Log | None
+    run_dir: str | os.PathLike[str],
+    samples: int | None,
+    data: Any,
+    labels: Any,
+    log: Log | None,
+    check: Callable[[RunConfig, DataBundle], None] | None = None,
 ) -> _Evaluated:
-    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``."""
-    run = RunDir.open(run_dir, need_best=True)
-    vae, config, state = load_best(run)
-    if samples is not None:
-        config = resolve_config(config, [f"eval.samples={samples}"])
-    prepared = load_run_data(config, state, data, labels)
-    check_support(prepared, vae.likelihood)
-    ev = config.eval
-    test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
-    summary = make_summary(config, prepared, test, previous=read_summary(run.summary)) | vae.extra_metrics(prepared)
-    write_json(summary, run.summary)
+    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
+
+    ``check(config, data)`` vets the caller's own options against the loaded run before anything is
+    evaluated or written.
+    """
+    with RunDir.claim(run_dir, need_best=True) as run:
+        vae, config, state = load_best(run)
+        if samples is not None:
+            config = resolve_config(config, [f"eval.samples={samples}"])
+        prepared = load_run_data(config, state, data, labels)
+        check_support(prepared, vae.likelihood)
+        if check is not None:
+            check(config, prepared)
+        ev = config.eval
+        test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
+        previous = read_summary(run.summary)
+        summary = make_summary(config, prepared, test, previous=previous) | vae.extra_metrics(prepared)
+        write_json(summary, run.summary)
     if log is not None:
         log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
     return _Evaluated(run, vae, prepared, test, summary)
@@ -273,24 +348,40 @@ def diagnose(
     split, or their indices), their log-likelihoods and log-weights, the
     training history and every test point's k-hat.
     """
+    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
+        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
+    with RunDir.claim(run_dir, need_best=True):
+        return _diagnose(run_dir, points, draws, samples, data, labels, log)
+
+
+def _diagnose(
+    run_dir: str | os.PathLike[str],
+    points: int | Sequence[int],
+    draws: int,
+    samples: int | None,
+    data: Any,
+    labels: Any,
+    log: Log | None,
+) -> dict[str, Any]:
+    """:func:`diagnose`, holding the run directory's lock."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
-    if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
-        raise ConfigError(f"draws must be a positive integer, got {draws!r}")
-    done = _evaluate_run(run_dir, samples, data, labels, log)
+    def check(config: RunConfig, prepared: DataBundle) -> None:  # before summary.json is rewritten
+        _chosen_points(points, len(prepared.test))
+        if config.eval.samples < MIN_PSIS_DRAWS:
+            raise ConfigError(
+                f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point, got "
+                f"{config.eval.samples} (--samples, else the run's eval.samples): pass --samples "
+                f"{MIN_PSIS_DRAWS} or more"
+            )
+
+    done = _evaluate_run(run_dir, samples, data, labels, log, check)
     chosen = _chosen_points(points, len(done.data.test))
-    if done.test.khat is None:
-        raise ConfigError(
-            f"PSIS needs at least {MIN_PSIS_DRAWS} importance samples per test point: "
-            f"pass --samples {MIN_PSIS_DRAWS} or more"
-        )
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
-    target = done.run.root / "diagnostics.nc"
-    tmp = target.with_name(target.name + ".tmp")
-    idata.to_netcdf(str(tmp))
-    os.replace(tmp, target)  # atomic, and a reader holding the old file keeps it
+    # atomic, and a reader holding the old file keeps it
+    atomic_write(done.run.root / "diagnostics.nc", lambda tmp: idata.to_netcdf(str(tmp)))
     save_khat_histogram(done.test.khat, done.run.root / "psis_khat.png")
     if log is not None:
         s = done.summary
@@ -319,15 +410,20 @@ def sample(
     """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run; optionally save them as a PNG grid."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"the number of samples must be a positive integer, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
+    if out is not None and Path(out).suffix.lower() != ".png":
+        raise ConfigError(f"--out {str(out)!r} must be a .png file")
     vae, _ = load_run(run_dir)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         x = vae.sample(n)
     if out is not None:
         out = Path(out)
-        if out.suffix.lower() != ".png":
-            raise ConfigError(f"--out {str(out)!r} must be a .png file")
-        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise os_error("create the folder", out.parent, err) from err
         lo, hi = float(x.min()), float(x.max())
         save_image_grid(x, out, f"{n} samples from {Path(run_dir).name}", (min(lo, 0.0), max(hi, 1.0)))
     return x

@@ -11,11 +11,13 @@ import pyro
 
 from pyro_vae.config import RunConfig, config_from_dict, resolve_config
 from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
+from pyro_vae.data.features import FittedEncoder
+from pyro_vae.data.labels import check_labelled
 from pyro_vae.errors import DataError
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.registry import normalize_spec
-from pyro_vae.training import RunDir, load_checkpoint
+from pyro_vae.training import RunDir, check_parameters
 from pyro_vae.vae import VAE
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "initial_vae",
     "load_best",
     "load_run_data",
+    "open_feature_run",
     "prepare_data",
 ]
 
@@ -57,12 +60,32 @@ def prepare_data(config: RunConfig, array: Any = None, labels: Any = None) -> Da
     likelihood_cls = LIKELIHOODS.get(normalize_spec(config.model.likelihood, "likelihood")["name"])
     binarize = resolve_binarize(config.data.binarize, likelihood_cls)
     in_memory = array if config.data.name == "array" else None
-    return load_data(config.data, binarize, array=in_memory, labels=labels if in_memory is not None else None)
+    return load_data(
+        config.data,
+        binarize,
+        array=in_memory,
+        labels=labels if in_memory is not None else None,
+        open_run=open_feature_run,
+    )
+
+
+def open_feature_run(run: str) -> FittedEncoder:
+    """The encoder of the best epoch of run directory ``run`` and its data section, for ``vae_features``."""
+    vae, config, _ = load_best(RunDir.open(Path(run).expanduser(), need_best=True))
+    return FittedEncoder(encode=vae.encode, data=config.data)
 
 
 def build_checked(config: RunConfig, data: DataBundle) -> VAE:
-    """The VAE ``config.model`` describes, sized for ``data``, after checking the likelihood's support."""
-    vae = MODEL_KINDS.get(config.model.kind).build(config.model, data.shape)
+    """The VAE ``config.model`` describes, sized for ``data``, after checking the data against it.
+
+    The likelihood's support always; the training labels too for a kind that learns from them, and
+    whatever else the kind's own check asks of the configuration and the data (its grouping, say).
+    """
+    kind = MODEL_KINDS.get(config.model.kind)
+    if kind.uses_labels:
+        check_labelled(data.train.labels, data.shape.classes, config.model.kind)
+    kind.check_run(config, data.shape)
+    vae = kind.build(config.model, data.shape)
     check_support(data, vae.likelihood)
     return vae
 
@@ -90,11 +113,16 @@ def load_run_data(config: RunConfig, state: dict[str, Any], data: Any = None, la
 
 
 def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
-    """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint."""
-    state = load_checkpoint(run.best)
+    """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint.
+
+    ``best.pt`` is checked against its fingerprint, ``checkpoint.pt``, ``config.toml`` and the model its config
+    describes (:meth:`RunDir.load`, :func:`~pyro_vae.training.identity.check_parameters`).
+    """
+    state = run.load(run.best)
     config = resolve_config(config_from_dict(state["config"]))
     shape = DataShape(tuple(state["event_shape"]), tuple(state.get("classes", ())))
     vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
+    check_parameters(vae, state["model"], run.best)
     vae.load_state_dict(state["model"])
     vae.eval()
     return vae, config, state

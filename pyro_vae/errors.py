@@ -6,7 +6,7 @@ print its message (which names the problem and the fix) without a traceback.
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "PyroVAEError", "RunDirError", "TrainingError"]
+__all__ = ["ConfigError", "DataError", "InputNotice", "PyroVAEError", "RunDirError", "TrainingError"]
 
 
 class PyroVAEError(Exception):
@@ -27,3 +27,11 @@ class RunDirError(PyroVAEError, OSError):
 
 class TrainingError(PyroVAEError, RuntimeError):
     """Training cannot go on (e.g. the loss became NaN)."""
+
+
+class InputNotice(UserWarning):
+    """A warning that says what pyro-vae decided about ambiguous input (a header row, grey images).
+
+    The command line prints it as one ``note:`` line; from Python it is an
+    ordinary warning (``warnings.simplefilter("error", InputNotice)`` makes it fatal).
+    """

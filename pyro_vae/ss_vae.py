@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,15 +11,18 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig, TrainConfig
+from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError, DataError
+from pyro_vae.evaluation.ss import accuracy, semi_supervised_metrics
 from pyro_vae.guides.ss_vae import AuxiliaryTerms, SSVAEGuide
-from pyro_vae.kinds._registry import MODEL_KINDS, DataShape, ModelKind
+from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.models.ss_vae import SSVAEModel
 from pyro_vae.networks import NETWORKS, make_activation
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
+from pyro_vae.ss_vae_pictures import write_ss_pictures
 from pyro_vae.vae import VAE
 
 if TYPE_CHECKING:
@@ -26,31 +30,19 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SSVAE",
-    "SS_DEFAULTS",
     "SS_OPTIONS",
     "build_ss_vae",
     "consistency_shift",
     "consistency_weight",
-    "labelled_per_batch",
 ]
 
-#: [model] fields only the semi-supervised kind reads, with their defaults (``consistency_shift`` None:
-#: derived from the image size by :func:`consistency_shift`)
-SS_OPTIONS: dict[str, Any] = {
-    "factors": None,
-    "classifier": None,
-    "alpha": 100.0,
-    "adversary": 0.0,
-    "consistency": 0.0,  # on images: IMAGE_CONSISTENCY (see consistency_weight)
-    "consistency_shift": None,
-    "features": 256,
-}
+#: [model] fields only the semi-supervised kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`;
+#: ``consistency_shift`` None: derived from the image size by :func:`consistency_shift`)
+SS_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("ss_vae").options
 #: the default ``model.consistency`` on images (on other data the term does not apply: 0)
 IMAGE_CONSISTENCY = 30.0
 #: the default ``model.consistency_shift`` is this share of the smaller image side (2 pixels on 28x28, 1 on 8x8)
 SHIFT_SHARE = 1 / 14
-#: the default ``train.labelled_per_batch`` is this share of ``train.batch_size`` (16 of 128)
-LABELLED_SHARE = 1 / 8
 #: hidden width of the adversaries that predict labels from z
 ADVERSARY_HIDDEN = 256
 
@@ -111,10 +103,17 @@ class SSVAE(VAE):
         """``n`` examples ``E[x | z, y]``, ``z ~ p(z)``, ``y`` given or drawn from ``p(y)``."""
         return self.decode(self.sample_prior(n), y)
 
+    def training_batches(
+        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+    ) -> Iterable[tuple[Tensor, Tensor | None]]:
+        """Shuffled batches with ``train.labelled_per_batch`` labelled rows in each (see :class:`TrainingBatches`)."""
+        train = config.train
+        return TrainingBatches(
+            split, train.batch_size, train.labelled_per_batch, generator, dynamic_binarize, config.data.shift
+        )
+
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Accuracy of ``q(y_k | x)`` on the validation split per factor (see :meth:`selection`)."""
-        from pyro_vae.evaluation.ss import accuracy
-
         return {f"val_accuracy_{name}": acc for name, acc in accuracy(self, split).items()}
 
     def selection(self, val_elbo: float, metrics: dict[str, float]) -> tuple[str, float]:
@@ -133,14 +132,10 @@ class SSVAE(VAE):
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Test accuracy of ``q(y|x)`` and label leakage into ``z``, per factor (see :mod:`pyro_vae.evaluation.ss`)."""
-        from pyro_vae.evaluation.ss import semi_supervised_metrics
-
         return semi_supervised_metrics(self, data)
 
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
         """Analogies, conditional samples, the latent embedding coloured by class, and the training curve."""
-        from pyro_vae.plots.ss_report import write_ss_pictures
-
         return write_ss_pictures(self, data, history, folder)
 
 
@@ -201,15 +196,6 @@ def consistency_weight(config: ModelConfig, shape: DataShape) -> float:
     return IMAGE_CONSISTENCY if len(shape.event_shape) == 3 else 0.0
 
 
-def labelled_per_batch(values: dict[str, Any]) -> int:
-    """Default ``train.labelled_per_batch``: :data:`LABELLED_SHARE` of the batch (at least 1 when it can be)."""
-    train = values.get("train", {})
-    size = train.get("batch_size", TrainConfig.batch_size) if isinstance(train, dict) else None
-    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
-        return 0  # batches of one row cannot mix; validation names a bad batch size
-    return max(1, round(size * LABELLED_SHARE))
-
-
 def build_ss_vae(config: ModelConfig, shape: DataShape) -> SSVAE:
     """Build the semi-supervised VAE ``config`` describes for data of ``shape`` (which must carry labels)."""
     factors = _check_options(config, shape)
@@ -263,25 +249,3 @@ def _build(config: ModelConfig, shape: DataShape, factors: list[str]) -> SSVAE:
         adversaries,
     )
     return SSVAE(model, guide)
-
-
-#: what kind ``ss_vae`` sets when the configuration leaves it out: the classifier sees grey levels (a
-#: binarized test image loses what tells digits apart), a style z roomy enough that the label need not
-#: be squeezed into it, labelled rows in every batch, and no early stop on a noisy validation accuracy
-#: (the best epoch is still the one with the highest, see SSVAE.selection)
-SS_DEFAULTS: dict[str, Any] = {
-    "model.likelihood": "continuous_bernoulli",
-    "model.z_dim": 8,
-    "train.labelled_per_batch": labelled_per_batch,
-    "train.patience": 0,
-}
-
-MODEL_KINDS.register("ss_vae")(
-    ModelKind(
-        build=build_ss_vae,
-        default_estimator="enum",
-        uses_labels=True,
-        options=tuple(SS_OPTIONS),
-        defaults=SS_DEFAULTS,
-    )
-)

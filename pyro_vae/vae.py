@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,19 +11,21 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig
+from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError
 from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
+from pyro_vae.kinds import DataShape
 from pyro_vae.likelihoods import LIKELIHOODS, Likelihood
 from pyro_vae.models import VAEModel
 from pyro_vae.networks import NETWORKS
 from pyro_vae.priors import PRIORS, Prior
+from pyro_vae.vae_pictures import write_vae_pictures
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
-from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
 
-__all__ = ["VAE", "build_vae"]
+__all__ = ["VAE", "build_vae", "build_vae_kind", "check_beta"]
 
 
 class VAE(nn.Module):
@@ -40,13 +43,18 @@ class VAE(nn.Module):
         The amortized guide ``q(z | x)``.
     max_plate_nesting
         Plates the model nests (the data plate), for vectorized estimators.
+    beta
+        Weight of the latent (KL) terms during training, on top of the KL warm-up:
+        1 trains on the ELBO, above 1 is the beta-VAE of Higgins et al. (2017).
+        Evaluation always scores the ELBO itself.
     """
 
-    def __init__(self, model: VAEModel, guide: VAEGuide, max_plate_nesting: int = 1) -> None:
+    def __init__(self, model: VAEModel, guide: VAEGuide, max_plate_nesting: int = 1, beta: float = 1.0) -> None:
         super().__init__()
         self.model = model
         self.guide = guide
         self.max_plate_nesting = max_plate_nesting
+        self.beta = check_beta(beta)
 
     @property
     def prior(self) -> Prior:
@@ -86,6 +94,20 @@ class VAE(nn.Module):
         """``n`` examples ``E[x | z]`` with ``z ~ p(z)``."""
         return self.decode(self.sample_prior(n))
 
+    def scoring_programs(self) -> tuple[nn.Module, nn.Module]:
+        """The model and guide that score one example at a time (evaluation, diagnostics): here ``model, guide``."""
+        return self.model, self.guide
+
+    def training_batches(
+        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+    ) -> Iterable[tuple[Tensor, Tensor | None]]:
+        """One epoch of training batches ``(x, labels)`` for this kind: shuffled examples."""
+        return TrainingBatches(split, config.train.batch_size, 0, generator, dynamic_binarize, config.data.shift)
+
+    def examples_in(self, x: Tensor) -> int:
+        """How many examples a training batch ``x`` holds (the loss is averaged over them)."""
+        return x.shape[0]
+
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Figures this kind of model adds to each epoch's row of ``metrics.csv`` (none for a plain VAE)."""
         return {}
@@ -102,10 +124,15 @@ class VAE(nn.Module):
         return {}
 
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
-        """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.plots`)."""
-        from pyro_vae.plots import write_pictures
+        """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.vae_pictures`)."""
+        return write_vae_pictures(self, data, history, folder)
 
-        return write_pictures(self, data, history, folder)
+
+def check_beta(beta: object) -> float:
+    """``beta`` as a float; a :class:`ConfigError` unless it is a positive finite number."""
+    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 < beta < math.inf:
+        raise ConfigError(f"model.beta must be a positive number (1: the ELBO; above 1: a beta-VAE), got {beta!r}")
+    return float(beta)
 
 
 def build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
@@ -131,7 +158,8 @@ def _build_vae(config: ModelConfig, event_shape: tuple[int, ...]) -> VAE:
     model = VAEModel(priors["z"], networks.decoder, likelihood, bits_prior=priors.get("bits"))
     guide = VAEGuide(networks.encoder, blocks)
     priors["z"].bind(guide, tuple(event_shape))
-    return VAE(model, guide)
+    beta = config.option("beta")
+    return VAE(model, guide, beta=1.0 if beta is None else beta)
 
 
 def _bits_prior(config: ModelConfig) -> Prior:
@@ -147,9 +175,6 @@ def _bits_prior(config: ModelConfig) -> Prior:
     return prior
 
 
-MODEL_KINDS.register("vae")(
-    ModelKind(
-        build=lambda config, shape: build_vae(config, shape.event_shape),
-        options=("bits", "bits_prior"),
-    )
-)
+def build_vae_kind(config: ModelConfig, shape: DataShape) -> VAE:
+    """The builder of model kind ``vae`` (see :mod:`pyro_vae.kinds`): :func:`build_vae` sized for ``shape``."""
+    return build_vae(config, shape.event_shape)

@@ -220,9 +220,9 @@ def test_enumeration_is_refused_above_max_bits_and_allowed_when_raised():
 def test_bad_options_of_binary_parts_are_clear_errors():
     with pytest.raises(ConfigError, match=r"'probs' must be a number in \(0, 1\)"):
         tiny_vae(prior={"name": "bernoulli", "probs": 1.5})
-    with pytest.raises(ConfigError, match="baseline must be one of decaying, learned, none"):
+    with pytest.raises(ConfigError, match="option 'baseline' must be one of decaying, learned, none"):
         ESTIMATORS.build({"name": "graph", "baseline": "average"}, max_plate_nesting=1)
-    with pytest.raises(ConfigError, match="min_temperature must be a positive number"):
+    with pytest.raises(ConfigError, match="option 'min_temperature' must be a positive number"):
         ESTIMATORS.build({"name": "relaxed", "min_temperature": 0}, max_plate_nesting=1)
     with pytest.raises(ConfigError, match="must not exceed temperature"):
         ESTIMATORS.build({"name": "relaxed", "temperature": 0.5, "min_temperature": 1.0}, max_plate_nesting=1)

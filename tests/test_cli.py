@@ -73,6 +73,15 @@ def test_list_shows_every_registry(capsys):
         assert word in out
 
 
+def test_list_shows_every_model_kind_with_its_options(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("model.kind:\n")
+    assert "  group_vae(s_dim=2, pooling='product', content_prior=None)  default estimator: trace" in out
+    assert "  ss_vae(factors=None, classifier=None, alpha=" in out and "default estimator: enum" in out
+    assert "  vae(bits=0, bits_prior='bernoulli')  default estimator: trace" in out
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [

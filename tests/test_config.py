@@ -575,7 +575,7 @@ def test_wrong_value_type_as_python_keyword() -> None:
 
 
 def test_wrong_list_element_type_is_worded_correctly() -> None:
-    with pytest.raises(ConfigError, match=re.escape("data.image_size must be a list of integers")):
+    with pytest.raises(ConfigError, match=re.escape("data.image_size must be an integer or a list of integers")):
         resolve_config(None, **{"data.name": "image_folder", "data.path": "x", "data.image_size": [28, "a"]})
 
 

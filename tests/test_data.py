@@ -121,14 +121,14 @@ def test_npy_through_config_and_load_data(tmp_path: Path) -> None:
 def test_npy_that_is_not_a_numpy_file(tmp_path: Path) -> None:
     path = tmp_path / "x.npy"
     path.write_text("hello")
-    with pytest.raises(DataError, match=re.escape(f"cannot read {str(path)!r} as a npy file")):
+    with pytest.raises(DataError, match=re.escape("x.npy is not a NumPy .npy file")):
         npy_file(str(path))
 
 
 def test_npy_of_objects_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "x.npy"
     np.save(path, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(DataError, match=r"cannot read .* as a npy file"):
+    with pytest.raises(DataError, match=re.escape("x.npy holds Python objects (dtype object)")):
         npy_file(str(path))
 
 

@@ -241,7 +241,7 @@ def test_renyi_alpha_one_is_refused_with_the_alternative():
 
 @pytest.mark.parametrize("name", ["iwae", "dreg", "stl", "tail_adaptive", "trace", "jit_trace"])
 def test_num_particles_must_be_positive(name):
-    with pytest.raises(ConfigError, match="num_particles must be a positive integer"):
+    with pytest.raises(ConfigError, match="option 'num_particles' must be a positive integer"):
         ESTIMATORS.build({"name": name, "num_particles": 0}, max_plate_nesting=1)
 
 

@@ -118,9 +118,7 @@ def run(args: argparse.Namespace) -> None:
         pictures=args.pictures,
     )
     print(markdown_table(comparison))
-    if not comparison.snr_vs_k:
-        print("no gradient SNR against K: iwae and dreg cannot train this model's binary latents")
-    else:
+    if comparison.snr_vs_k:
         print("gradient SNR against K (encoder / decoder), at the parameters trained with " + comparison.reference)
     for point in comparison.snr_vs_k:
         print(f"  {point.estimator:<6} K={point.num_particles:<5d} {point.snr_encoder:9.3f} / {point.snr_decoder:9.3f}")

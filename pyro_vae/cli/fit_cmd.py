@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--resume",
         metavar="RUN_DIR",
-        help="continue the run in RUN_DIR from its last epoch (only train.* and eval.* may be --set)",
+        help="continue the run in RUN_DIR from its last epoch; any train.* or eval.* key may be --set and takes effect",
     )
     p.add_argument("--no-pictures", action="store_true", help="skip writing the PNG pictures")
     p.add_argument("--no-progress", action="store_true", help="hide the per-epoch progress bar")

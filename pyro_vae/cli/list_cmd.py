@@ -7,6 +7,7 @@ import inspect
 
 from pyro_vae.data import DATASETS
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.networks import NETWORKS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
@@ -28,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     """Register ``list``."""
     p = sub.add_parser(
         "list",
-        help="list priors, likelihoods, networks, estimators, data sources",
-        description="List every registered component with its options and defaults.",
+        help="list model kinds, priors, likelihoods, networks, estimators, data sources",
+        description="List every model kind and registered component with its options and defaults.",
     )
     p.set_defaults(run=run)
 
@@ -47,8 +48,20 @@ def describe(registry: Registry) -> list[str]:
     return lines
 
 
+def describe_kinds() -> list[str]:
+    """One line per model kind: ``name(option=default, ...)  default estimator: NAME``."""
+    lines = []
+    for name in MODEL_KINDS.names():
+        kind = MODEL_KINDS.get(name)
+        options = ", ".join(f"{key}={default!r}" for key, default in kind.options.items())
+        lines.append(f"  {name}({options})  default estimator: {kind.default_estimator}")
+    return lines
+
+
 def run(args: argparse.Namespace) -> None:
-    """Print every registry."""
+    """Print the model kinds, then every registry."""
+    print("model.kind:")
+    print("\n".join(describe_kinds()))
     for key, registry in REGISTRIES:
         print(f"{key}:")
         print("\n".join(describe(registry)))

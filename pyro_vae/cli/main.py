@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from pyro_vae.cli import commands
-from pyro_vae.errors import PyroVAEError
+from pyro_vae.errors import InputNotice, PyroVAEError
 
 __all__ = ["build_parser", "main"]
 
@@ -28,7 +29,9 @@ Run `pyro-vae COMMAND --help` for each command's options.
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser for every command."""
+    """The parser for every command (importing them: torch and Pyro load here)."""
+    from pyro_vae.cli import commands
+
     parser = argparse.ArgumentParser(
         prog="pyro-vae", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -38,25 +41,48 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _resume_hint(args: argparse.Namespace) -> str:
+def _resume_hint(args: argparse.Namespace | None) -> str:
     """How to continue an interrupted fit, if it saved a checkpoint."""
+    if args is None:
+        return ""
     run_dir = getattr(args, "resume", None) or getattr(args, "out", None)
     if args.command == "fit" and run_dir and (Path(run_dir) / "checkpoint.pt").is_file():
         return f"; the last finished epoch is saved: continue with pyro-vae fit --resume {run_dir}"
     return ""
 
 
+@contextlib.contextmanager
+def _notes_as_lines(prefix: str) -> Iterator[None]:
+    """Print each :class:`InputNotice` as one ``PREFIX: note: ...`` line; other warnings as Python prints them."""
+    original = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001 (warnings' hook)
+        if issubclass(category, InputNotice):
+            print(f"{prefix}: note: {message}", file=sys.stderr)
+        else:
+            original(message, category, filename, lineno, file, line)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for bad input, 130 when interrupted)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit status (2 for bad input, 130 when interrupted).
+
+    Ctrl-C at any point, start-up (importing torch) included, ends with one line and status 130.
+    """
+    args = None
     try:
-        args.run(args)
+        args = build_parser().parse_args(argv)
+        with _notes_as_lines(f"pyro-vae {args.command}"):
+            args.run(args)
     except PyroVAEError as err:
         print(f"pyro-vae {args.command}: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\npyro-vae {args.command}: interrupted{_resume_hint(args)}", file=sys.stderr)
+        command = "" if args is None else f" {args.command}"
+        print(f"\npyro-vae{command}: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
     return 0
 

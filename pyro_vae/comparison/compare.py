@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,60 +12,22 @@ import torch
 
 from pyro_vae.api import FitResult, fit
 from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
-from pyro_vae.comparison.snr import GradientSNR, gradient_snr
-from pyro_vae.config import config_to_dict, resolve_config, write_toml
+from pyro_vae.comparison.report import write_comparison
+from pyro_vae.comparison.results import Comparison, ComparisonRow, SNRPoint
+from pyro_vae.comparison.snr import SNR_ESTIMATORS, GradientSNR, gradient_snr, snr_estimators_refused
+from pyro_vae.config import RunConfig, config_to_dict, resolve_config, write_toml
+from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.resolve import ConfigSource
-from pyro_vae.data import DataBundle, iterate_batches
+from pyro_vae.data import DataBundle
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
 from pyro_vae.registry import ComponentSpec, normalize_spec
 from pyro_vae.training import RunDir
+from pyro_vae.vae import VAE
 
-__all__ = ["Comparison", "ComparisonRow", "SNRPoint", "compare", "estimator_label", "rows_as_dicts"]
+__all__ = ["compare", "estimator_label"]
 
 Log = Callable[[str], None]
-
-#: the estimators whose gradient SNR is traced against the number of particles
-SNR_ESTIMATORS = ("iwae", "dreg")
-
-
-@dataclass
-class ComparisonRow:
-    """One estimator's results; ELBO and log-likelihood in nats per test example."""
-
-    estimator: str
-    test_elbo: float
-    test_log_likelihood: float
-    log_likelihood_samples: int
-    seconds_per_epoch: float
-    epochs: int
-    best_epoch: int
-    snr_encoder_start: float
-    snr_decoder_start: float
-    snr_encoder_end: float
-    snr_decoder_end: float
-
-
-@dataclass
-class SNRPoint:
-    """Gradient SNR of one estimator with ``num_particles`` draws, at the reference parameters."""
-
-    estimator: str
-    num_particles: int
-    snr_encoder: float
-    snr_decoder: float
-
-
-@dataclass
-class Comparison:
-    """Everything :func:`compare` measured."""
-
-    rows: list[ComparisonRow]
-    snr_vs_k: list[SNRPoint]
-    histories: dict[str, list[dict[str, float]]]
-    reference: str
-    out: Path | None = None
-    results: dict[str, FitResult] = field(default_factory=dict, repr=False)
 
 
 def estimator_label(spec: ComponentSpec) -> str:
@@ -78,11 +40,22 @@ def estimator_label(spec: ComponentSpec) -> str:
     return "-".join(str(p) for p in parts)
 
 
-def _snr_batch(data: DataBundle, size: int, seed: int) -> torch.Tensor:
-    """A fixed training batch (binarized once if the data is binarized dynamically)."""
-    generator = torch.Generator().manual_seed(seed)
-    x, _ = next(iterate_batches(data.train, size, generator, data.binarize == "dynamic"))
+def _snr_batch(vae: VAE, config: RunConfig, data: DataBundle, size: int) -> torch.Tensor:
+    """A fixed training batch of ``size`` as the model kind draws them (examples, or groups for a group kind).
+
+    Binarized once if the data is binarized dynamically; no labelled rows mixed in.
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    sized = replace(config, train=replace(config.train, batch_size=size, labelled_per_batch=0))
+    x, _ = next(iter(vae.training_batches(data.train, sized, generator, data.binarize == "dynamic")))
     return x
+
+
+def _check_snr_options(repeats: int, batch: int) -> None:
+    for name, value, least in (("snr_repeats", repeats, 2), ("snr_batch", batch, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{name} ({flag}) must be an integer of at least {least}, got {value!r}")
 
 
 def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> list[dict[str, Any]]:
@@ -138,10 +111,16 @@ def compare(
         Write each run's pictures too.
     """
     specs = _check(estimators, snr_particles)
+    _check_snr_options(snr_repeats, snr_batch)
     base = absolute_paths(resolve_config(config, overrides, patience=0, **keywords))
-    root = _new_directory(out)
+    for spec in specs:  # every estimator must suit the model before anything is written
+        check_estimator_applies(replace(base, train=replace(base.train, estimator=spec)))
+    if out is not None:
+        RunDir.check_new(out)
     data = prepare_data(base)
-    batch = _snr_batch(data, snr_batch, base.seed)
+    first = initial_vae(base, data)  # the model's own refusals (labels, prior) come before the directory too
+    root = _new_directory(out)
+    batch = _snr_batch(first, base, data, snr_batch)
     rows, histories, results = [], {}, {}
     for spec in specs:
         label = estimator_label(spec)
@@ -156,17 +135,9 @@ def compare(
         rows.append(_row(label, result, start, end))
         histories[label], results[label] = result.history, result
     reference = estimator_label(specs[0])
-    # iwae and dreg need reparameterised latents: no SNR-vs-K curve for binary codes
-    vae = results[reference].vae
-    points = (
-        []
-        if vae.has_discrete_latents()
-        else _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
-    )
+    points = _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
     comparison = Comparison(rows, points, histories, reference, root, results)
     if root is not None:
-        from pyro_vae.comparison.report import write_comparison
-
         write_toml(config_to_dict(base), root / "config.toml")
         write_comparison(comparison, root)
     return comparison
@@ -201,14 +172,14 @@ def _row(label: str, result: FitResult, start: GradientSNR, end: GradientSNR) ->
 def _snr_vs_k(
     reference: FitResult, batch: torch.Tensor, particles: Sequence[int], repeats: int, seed: int
 ) -> list[SNRPoint]:
+    """SNR of ``iwae`` and ``dreg`` against K at the reference parameters, skipping each that cannot train the model.
+
+    Binary codes and the semi-supervised kind are beyond them; the report says why (``snr_estimators_refused``).
+    """
     points = []
-    for name in SNR_ESTIMATORS:
+    refused = snr_estimators_refused(reference.config.model)
+    for name in (name for name in SNR_ESTIMATORS if name not in refused):
         for k in particles:
             snr = gradient_snr(reference.vae, {"name": name, "num_particles": k}, batch, repeats, seed)
             points.append(SNRPoint(name, k, snr.encoder, snr.decoder))
     return points
-
-
-def rows_as_dicts(comparison: Comparison) -> list[dict[str, Any]]:
-    """The comparison rows as plain dicts (for CSV and JSON)."""
-    return [asdict(row) for row in comparison.rows]

@@ -14,12 +14,25 @@ import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
+from pyro_vae.config.combinations import model_traits
+from pyro_vae.config.schema import ModelConfig
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.estimators.needs import estimator_refusal
 from pyro_vae.guides import BernoulliPosterior
 from pyro_vae.registry import ComponentSpec
 from pyro_vae.vae import VAE
 
-__all__ = ["GradientSNR", "gradient_snr"]
+__all__ = ["SNR_ESTIMATORS", "GradientSNR", "gradient_snr", "snr_estimators_refused"]
+
+#: the estimators whose gradient SNR is traced against the number of particles
+SNR_ESTIMATORS = ("iwae", "dreg")
+
+
+def snr_estimators_refused(model: ModelConfig) -> dict[str, str]:
+    """Each of :data:`SNR_ESTIMATORS` that cannot train the model ``model`` describes, with why (one sentence)."""
+    traits = model_traits(model)
+    reasons = {name: estimator_refusal(name, traits) for name in SNR_ESTIMATORS}
+    return {name: why for name, why in reasons.items() if why is not None}
 
 
 @dataclass

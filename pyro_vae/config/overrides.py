@@ -7,13 +7,13 @@ import dataclasses
 import datetime
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyro_vae.config.schema import SECTIONS, unknown_key_error
 from pyro_vae.errors import ConfigError
 
-__all__ = ["apply_override", "merge_keywords", "parse_assignment"]
+__all__ = ["apply_override", "apply_overrides", "in_layer_order", "merge_keywords", "parse_assignment"]
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -47,7 +47,7 @@ def apply_override(values: dict[str, Any], key: str, value: Any) -> None:
     if not isinstance(section, dict):
         raise ConfigError(f"cannot set {key!r}: {parts[0]!r} is not a section")
     if len(parts) == 2:
-        section[parts[1]] = value
+        section[parts[1]] = _renamed(section.get(parts[1]), value)
     elif len(parts) == 3:
         _check_field(parts[0], parts[1])
         spec = section.get(parts[1], _default(parts[0], parts[1]))
@@ -58,6 +58,29 @@ def apply_override(values: dict[str, Any], key: str, value: Any) -> None:
         section[parts[1]] = {**spec, parts[2]: value}
     else:
         raise ConfigError(f"cannot set {key!r}: keys have at most three parts (section.field.option)")
+
+
+def _renamed(current: Any, value: Any) -> Any:
+    """``value`` for a field; naming the component a table already names keeps that table's options."""
+    if isinstance(current, Mapping) and isinstance(value, str) and current.get("name") == value:
+        return current
+    return value
+
+
+def in_layer_order(assignments: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``(key, value)`` pairs of one layer, fields before their options: the order they came in does not matter.
+
+    ``model.prior.components=3`` given before ``model.prior=mixture`` is applied after it: the
+    option lands on the mixture (and a misspelt option is refused there) instead of being dropped
+    with the table it was first set on. Pairs of the same depth keep their order (the last one wins).
+    """
+    return sorted(assignments, key=lambda pair: pair[0].count("."))
+
+
+def apply_overrides(values: dict[str, Any], overrides: Iterable[str]) -> None:
+    """Apply ``--set`` style ``"key=value"`` strings to ``values`` in place, in :func:`in_layer_order`."""
+    for key, value in in_layer_order(parse_assignment(text) for text in overrides):
+        apply_override(values, key, value)
 
 
 def _check_field(section: str, name: str) -> None:
@@ -94,11 +117,12 @@ def merge_keywords(values: Mapping[str, Any], keywords: Mapping[str, Any]) -> di
     """
     out = copy.deepcopy(dict(values))
     index = _flat_index()
-    for key, value in keywords.items():
+    for key, value in in_layer_order(keywords.items()):
         if key in SECTIONS:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{key}= must be a table (a dict) of [{key}] keys, e.g. {key}={{...}}; got {value!r}")
-            out.setdefault(key, {}).update(value)
+            section = out.setdefault(key, {})
+            section.update({name: _renamed(section.get(name), v) for name, v in value.items()})
         elif key == "seed" or "." in key:
             apply_override(out, key, value)
         elif key in index and (len(index[key]) == 1 or "train" in index[key]):

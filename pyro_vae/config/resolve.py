@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pyro_vae.config.overrides import apply_override, merge_keywords, parse_assignment
+from pyro_vae.config.overrides import apply_overrides, merge_keywords
 from pyro_vae.config.schema import ModelConfig, RunConfig, config_from_dict, config_to_dict
 from pyro_vae.config.toml_io import read_toml
 from pyro_vae.config.validate import validate_config
@@ -38,13 +38,13 @@ def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), *
     source
         A TOML file, nested dict or :class:`RunConfig`; ``None`` starts from the defaults.
     overrides
-        ``"key=value"`` strings applied last, in order (``"model.prior=mixture"``).
+        ``"key=value"`` strings applied last (``"model.prior=mixture"``): each field before its options,
+        whatever their order, and among the rest the last one wins.
     **keywords
         Python keyword arguments (see :func:`pyro_vae.config.merge_keywords`).
     """
     values = merge_keywords(_as_dict(source), keywords)
-    for text in overrides:
-        apply_override(values, *parse_assignment(text))
+    apply_overrides(values, overrides)
     return validate_config(config_from_dict(_with_kind_defaults(values)))
 
 

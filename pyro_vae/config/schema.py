@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
+#: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
+ON_DIVERGENCE = ("stop", "rollback")
 #: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
 SOURCE_OPTIONS = (
     "root",
@@ -41,6 +43,7 @@ SOURCE_OPTIONS = (
     "mmap",
     "label_column",
     "delimiter",
+    "header",
     "image_size",
     "grayscale",
     "run",
@@ -53,7 +56,10 @@ class DataConfig:
     """Where the data comes from and how it is prepared.
 
     Source options (``root`` ... ``grayscale``) apply only to the sources whose
-    loader takes them; setting one for another source is an error.
+    loader takes them; setting one for another source is an error. Any other
+    key of ``[data]`` is an option of the chosen source (``n = 300`` for
+    ``shapes``), kept in ``source_options`` and checked against that source's
+    options, so a new source needs no field here.
     """
 
     name: str = "digits"
@@ -65,8 +71,9 @@ class DataConfig:
     mmap: bool | None = None
     label_column: str | int | None = None
     delimiter: str | None = None
-    image_size: list[int] | None = None
-    grayscale: bool | None = None
+    header: bool | str | None = None  # csv: true, false or "auto" (the default)
+    image_size: int | list[int] | None = None
+    grayscale: bool | str | None = None  # image_folder: true, false (the default) or "auto"
     run: str | None = None
     resample: bool | None = None
     scale: float | str = "auto"
@@ -77,11 +84,18 @@ class DataConfig:
     limit: int = 0
     labels: int | None = None
     shift: int = 0  # training images translated by up to this many pixels each time they are drawn
+    # group kinds: how training examples are put together ("label": members share a label column's
+    # value; "pairs": pairs sharing shared_factors factors, 0 = a random number, Locatello et al. 2020)
+    groups: str = "label"
+    group_size: int = 2
+    group_factor: int = 0
+    shared_factors: int = 0
+    source_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def source_spec(self) -> dict[str, Any]:
         """The data source as a component spec: its name and the source options that are set."""
         options = {k: getattr(self, k) for k in SOURCE_OPTIONS if getattr(self, k) is not None}
-        return {"name": self.name, **options}
+        return {"name": self.name, **options, **self.source_options}
 
 
 @dataclass
@@ -104,6 +118,14 @@ class ModelConfig:
     # read by kind "vae" only: a binary block of this many bits beside z (a mixed model), and its prior
     bits: int | None = None
     bits_prior: ComponentSpec | None = None
+    # options of other kinds (declared in pyro_vae.kinds), checked against the chosen kind by validate_config
+    kind_options: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def option(self, name: str) -> Any:
+        """The value set for kind option ``name`` (a field or one of ``kind_options``), or ``None``."""
+        if name in self.kind_options:
+            return self.kind_options[name]
+        return getattr(self, name, None) if name in _MODEL_FIELDS else None
 
 
 @dataclass
@@ -121,8 +143,14 @@ class TrainConfig:
     grad_clip: float = 0.0
     labelled_per_batch: int = 0
     # check every distribution's arguments and samples at every step (Pyro's validation; slower). The data's
-    # support is checked once before training either way, and a non-finite loss always stops training.
+    # support is checked once before training either way, and a non-finite loss is always divergence.
     validate_distributions: bool = False
+    # divergence (pyro_vae.training.divergence): a step's loss per example above the first step's r by more
+    # than divergence_factor * max(|r|, 1), or not finite; then "stop", or "rollback" to the last good epoch
+    # with half the learning rate, at most max_rollbacks times
+    on_divergence: str = "stop"
+    max_rollbacks: int = 3
+    divergence_factor: float = 100.0
 
 
 @dataclass
@@ -152,6 +180,11 @@ SECTIONS: dict[str, type] = {
     "train": TrainConfig,
     "eval": EvalConfig,
 }
+
+
+#: sections whose keys outside the schema are kept in one field: a data source's or a model kind's options
+_EXTRA_OPTIONS: dict[type, str] = {DataConfig: "source_options", ModelConfig: "kind_options"}
+_MODEL_FIELDS = frozenset(f.name for f in dataclasses.fields(ModelConfig))
 
 
 def _type_name(hint: Any) -> str:
@@ -218,9 +251,14 @@ def _section_from_dict(name: str, cls: type, values: Mapping[str, Any]) -> Any:
     if not isinstance(values, Mapping):
         raise ConfigError(f"[{name}] must be a table of keys, got {values!r}")
     hints = typing.get_type_hints(cls)
-    valid = [f.name for f in dataclasses.fields(cls)]
-    kwargs = {}
+    extra = _EXTRA_OPTIONS.get(cls)
+    valid = [f.name for f in dataclasses.fields(cls) if f.name != extra]
+    kwargs: dict[str, Any] = {}
     for key, value in values.items():
+        if extra is not None and key not in valid:
+            # an option of the chosen source or kind, checked against it by validate_config
+            kwargs.setdefault(extra, {})[key] = _plain(value)
+            continue
         if key not in hints:
             raise unknown_key_error(f"in [{name}]: ", key, valid)
         if not _matches(value, hints[key]):
@@ -253,7 +291,9 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     """Nested plain data (``None`` fields left out), ready to write as TOML."""
 
     def strip(section: Any) -> dict[str, Any]:
-        return {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
+        plain = {k: v for k, v in dataclasses.asdict(section).items() if v is not None}
+        extra = plain.pop(_EXTRA_OPTIONS.get(type(section), ""), {})
+        return {**plain, **extra}
 
     out: dict[str, Any] = {"seed": config.seed}
     for name in SECTIONS:

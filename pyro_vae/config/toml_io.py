@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from pyro_vae._files import atomic_write_text
 from pyro_vae.errors import ConfigError
 
 __all__ = ["dumps_toml", "read_toml", "write_toml"]
@@ -65,7 +66,4 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
 
 def write_toml(data: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write ``data`` to ``path`` atomically (a partial file is never left behind)."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(dumps_toml(data), encoding="utf-8")
-    os.replace(tmp, p)
+    atomic_write_text(path, dumps_toml(data))

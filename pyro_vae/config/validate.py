@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import math
+from dataclasses import fields, replace
 
 from pyro_vae._workers import check_workers
-from pyro_vae.config.schema import BINARIZE_MODES, DataConfig, EvalConfig, ModelConfig, RunConfig, TrainConfig
+from pyro_vae.config.combinations import check_estimator_applies
+from pyro_vae.config.schema import (
+    BINARIZE_MODES,
+    ON_DIVERGENCE,
+    DataConfig,
+    EvalConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+    unknown_key_error,
+)
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
@@ -16,10 +27,16 @@ from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 
-__all__ = ["AUTO", "validate_config"]
+__all__ = ["AUTO", "SEED_LIMIT", "validate_config"]
 
 #: ``train.estimator`` value meaning "the model kind's default"
 AUTO = "auto"
+#: every seed lies in [0, SEED_LIMIT), the range NumPy's generator accepts
+SEED_LIMIT = 2**32
+
+
+#: seeds go to NumPy too (pyro.set_rng_seed), which takes [0, 2**32)
+SEED_RANGE = "an integer in [0, 2**32)"
 
 
 def _require(ok: bool, key: str, expected: str, value: object) -> None:
@@ -27,10 +44,25 @@ def _require(ok: bool, key: str, expected: str, value: object) -> None:
         raise ConfigError(f"{key} must be {expected}, got {value!r}")
 
 
+def _finite(value: float) -> bool:
+    return math.isfinite(value)
+
+
+def _check_source_options(data: DataConfig) -> None:
+    """Each key of ``[data]`` outside the schema must be an option of the chosen source (listed with the keys)."""
+    known = DATASETS.options(data.name)
+    for key in data.source_options:
+        if key not in known:
+            schema = [f.name for f in fields(DataConfig) if f.name != "source_options"]
+            raise unknown_key_error("in [data]: ", key, [*schema, *(k for k in known if k not in schema)])
+
+
 def _validate_data(data: DataConfig) -> None:
+    DATASETS.get(data.name)
+    _check_source_options(data)
     DATASETS.check(data.source_spec())
     _require(
-        data.scale == "auto" or (isinstance(data.scale, float) and data.scale > 0),
+        data.scale == "auto" or (isinstance(data.scale, float) and _finite(data.scale) and data.scale > 0),
         "data.scale",
         '"auto" or a positive number',
         data.scale,
@@ -68,9 +100,19 @@ def _validate_model(model: ModelConfig) -> None:
     if model.classifier is not None:
         NETWORKS.check(model.classifier)
     _require(model.features is None or model.features >= 1, "model.features", "a positive integer", model.features)
+    for name in ("alpha", "adversary", "consistency"):
+        value = getattr(model, name)
+        _require(value is None or (_finite(value) and value >= 0), f"model.{name}", "a non-negative number", value)
+    shift = model.consistency_shift
+    _require(shift is None or shift >= 1, "model.consistency_shift", "a positive number of pixels", shift)
+    _require(model.bits is None or model.bits >= 0, "model.bits", "0 (no binary block) or a number of bits", model.bits)
     kind_options = {name for k in MODEL_KINDS.names() for name in MODEL_KINDS.get(k).options}
+    for name in model.kind_options:
+        if name not in kind_options:
+            schema = [f.name for f in fields(ModelConfig) if f.name != "kind_options"]
+            raise unknown_key_error("in [model]: ", name, [*schema, *sorted(kind_options - set(schema))])
     for name in sorted(kind_options - set(kind.options)):
-        if getattr(model, name) is not None:
+        if model.option(name) is not None:
             owners = [k for k in MODEL_KINDS.names() if name in MODEL_KINDS.get(k).options]
             raise ConfigError(
                 f"model.{name} applies to model kind {' or '.join(map(repr, owners))} only, "
@@ -81,10 +123,12 @@ def _validate_model(model: ModelConfig) -> None:
 def _validate_train(train: TrainConfig) -> None:
     _require(train.epochs >= 1, "train.epochs", "a positive integer", train.epochs)
     _require(train.batch_size >= 1, "train.batch_size", "a positive integer", train.batch_size)
-    _require(train.lr > 0, "train.lr", "a positive number", train.lr)
-    _require(train.kl_warmup_epochs >= 0, "train.kl_warmup_epochs", "a non-negative number", train.kl_warmup_epochs)
+    _require(_finite(train.lr) and train.lr > 0, "train.lr", "a positive number", train.lr)
+    warmup = train.kl_warmup_epochs
+    _require(_finite(warmup) and warmup >= 0, "train.kl_warmup_epochs", "a non-negative number", warmup)
     _require(train.patience >= 0, "train.patience", "0 (no early stopping) or a positive integer", train.patience)
-    _require(train.grad_clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", train.grad_clip)
+    clip = train.grad_clip
+    _require(_finite(clip) and clip >= 0, "train.grad_clip", "0 (no clipping) or a positive number", clip)
     _require(
         train.labelled_per_batch >= 0,
         "train.labelled_per_batch",
@@ -97,9 +141,26 @@ def _validate_train(train: TrainConfig) -> None:
         f"less than train.batch_size ({train.batch_size})",
         train.labelled_per_batch,
     )
+    _validate_divergence(train)
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)
+
+
+def _validate_divergence(train: TrainConfig) -> None:
+    _require(
+        train.on_divergence in ON_DIVERGENCE,
+        "train.on_divergence",
+        f"one of {', '.join(ON_DIVERGENCE)}",
+        train.on_divergence,
+    )
+    _require(train.max_rollbacks >= 0, "train.max_rollbacks", "0 or a positive integer", train.max_rollbacks)
+    _require(
+        train.divergence_factor == 0 or (_finite(train.divergence_factor) and train.divergence_factor >= 1),
+        "train.divergence_factor",
+        "0 (only a NaN/inf loss is divergence) or a number of at least 1",
+        train.divergence_factor,
+    )
 
 
 def _validate_eval(evaluation: EvalConfig) -> None:
@@ -109,6 +170,12 @@ def _validate_eval(evaluation: EvalConfig) -> None:
         check_workers(evaluation.workers)
     except ValueError as error:
         raise ConfigError(str(error)) from None
+
+
+def _validate_seeds(config: RunConfig) -> None:
+    seeds = {"seed": config.seed, "data.split_seed": config.data.split_seed, "eval.seed": config.eval.seed}
+    for key, value in seeds.items():
+        _require(0 <= value < SEED_LIMIT, key, f"{SEED_RANGE}, i.e. 0 to {SEED_LIMIT - 1}", value)
 
 
 def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
@@ -123,9 +190,11 @@ def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
 
 def validate_config(config: RunConfig) -> RunConfig:
     """Check every section of ``config``; return it, with ``train.estimator = "auto"`` resolved for the kind."""
+    _validate_seeds(config)
     _validate_data(config.data)
     _validate_model(config.model)
     config = _resolve_auto_estimator(config)
     _validate_train(config.train)
     _validate_eval(config.eval)
+    check_estimator_applies(config)
     return config

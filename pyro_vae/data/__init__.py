@@ -13,7 +13,8 @@ from pyro_vae.data.loader import TrainingBatches, batch_at, iterate_batches, num
 from pyro_vae.data.mapped import MappedRows
 from pyro_vae.data.prefetch import prefetch
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
-from pyro_vae.data.shape import DataShape
+from pyro_vae.data.shapes import shapes
+from pyro_vae.kinds import DataShape
 
 __all__ = [
     "DATASETS",
@@ -40,5 +41,6 @@ __all__ = [
     "num_batches",
     "prefetch",
     "resolve_binarize",
+    "shapes",
     "vae_features",
 ]

@@ -43,5 +43,6 @@ class RawData:
 
 
 #: sources take their options as keyword arguments; ``array`` and ``labels``
-#: carry in-memory data given to :func:`pyro_vae.fit`
-DATASETS: Registry[RawData] = Registry("data source", context=("array", "labels"))
+#: carry in-memory data given to :func:`pyro_vae.fit`, ``open_run`` opens a fitted
+#: run for ``vae_features`` (see :class:`pyro_vae.data.features.FittedEncoder`)
+DATASETS: Registry[RawData] = Registry("data source", context=("array", "labels", "open_run"))

@@ -8,7 +8,7 @@ from torch import Tensor
 from pyro_vae.data.arrays import MISSING
 from pyro_vae.errors import DataError
 
-__all__ = ["keep_labels"]
+__all__ = ["check_labelled", "keep_labels"]
 
 
 def _quota(n: int, classes: list[int]) -> dict[int, int]:
@@ -49,3 +49,38 @@ def keep_labels(labels: Tensor | None, n: int, generator: torch.Generator) -> Te
         keep[rows[torch.randperm(len(rows), generator=generator)[:quota]]] = True
     shape = (-1,) + (1,) * (labels.dim() - 1)
     return torch.where(keep.reshape(shape), labels, torch.full_like(labels, MISSING))
+
+
+def check_labelled(labels: Tensor | None, classes: tuple[int, ...], kind: str) -> None:
+    """Refuse training labels that leave some class of a label factor without one labelled example.
+
+    A semi-supervised model learns ``q(y | x)`` from its labelled rows: with none (``data.labels = 0``, or a
+    source whose labels are all missing) it would train and report chance accuracy without a word.
+
+    Parameters
+    ----------
+    labels
+        ``(N,)`` or ``(N, K)`` training labels, ``-1`` where missing (``None``: left to the model's own check).
+    classes
+        Classes per factor (largest label + 1 over every split).
+    kind
+        The model kind, for the message.
+    """
+    if labels is None:
+        return
+    columns = labels.reshape(len(labels), -1)
+    for k, count in enumerate(classes):
+        known = columns[:, k][columns[:, k] != MISSING]
+        if len(known) == 0:
+            raise DataError(
+                f"model kind {kind!r} learns from labelled examples, but no training example keeps a label"
+                f"{f' of factor {k}' if len(classes) > 1 else ''} (data.labels = 0?): keep at least one per "
+                "class (e.g. data.labels = 100) or use model.kind = 'vae'"
+            )
+        unseen = sorted(set(range(count)) - {int(c) for c in known.unique()})
+        if unseen:
+            raise DataError(
+                f"model kind {kind!r} needs a labelled training example of every class, but class(es) "
+                f"{', '.join(map(str, unseen))}{f' of factor {k}' if len(classes) > 1 else ''} have none: "
+                "keep more labels (data.labels) or relabel the classes 0, 1, 2, ... without gaps"
+            )

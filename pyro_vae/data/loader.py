@@ -9,7 +9,15 @@ from torch import Tensor
 
 from pyro_vae.data.prepare import Split
 
-__all__ = ["TrainingBatches", "batch_at", "bernoulli_draw", "iterate_batches", "num_batches", "random_shift"]
+__all__ = [
+    "TrainingBatches",
+    "batch_at",
+    "bernoulli_draw",
+    "draw_rows",
+    "iterate_batches",
+    "num_batches",
+    "random_shift",
+]
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -33,7 +41,7 @@ def bernoulli_draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
     return (torch.rand(p.shape, generator=generator) < p).to(p.dtype)
 
 
-def _draw(
+def draw_rows(
     split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
 ) -> Tensor:
     """Examples ``index``, resampled with the split's noise, shifted and/or binarized afresh."""
@@ -86,9 +94,9 @@ def batch_at(split: Split, start: int, batch_size: int) -> tuple[Tensor, Tensor 
 def _batch(
     split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
 ) -> tuple[Tensor, Tensor | None]:
-    """``(x, labels)`` of examples ``index``, ``x`` drawn by :func:`_draw`."""
+    """``(x, labels)`` of examples ``index``, ``x`` drawn by :func:`draw_rows`."""
     labels = None if split.labels is None else split.labels[index]
-    return _draw(split, index, generator, binarize, shift), labels
+    return draw_rows(split, index, generator, binarize, shift), labels
 
 
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:
@@ -152,5 +160,5 @@ class TrainingBatches:
         supply = _cycle(self.labelled_rows, self.generator)
         for x_u, y_u in batches:
             rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
-            x_l = _draw(self.split, rows, self.generator, self.dynamic, self.shift)
+            x_l = draw_rows(self.split, rows, self.generator, self.dynamic, self.shift)
             yield torch.cat([x_l, x_u]), torch.cat([self.split.labels[rows], y_u])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -11,12 +12,13 @@ from torch import Tensor
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
 from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows, value_bounds
-from pyro_vae.data.shape import DataShape
 from pyro_vae.errors import DataError
+from pyro_vae.kinds import DataShape
 from pyro_vae.likelihoods import Likelihood, value_range
 
 if TYPE_CHECKING:
     from pyro_vae.config import DataConfig
+    from pyro_vae.data.features import FittedEncoder
 
 __all__ = ["DataBundle", "Split", "binarize_fixed", "check_support", "load_data", "resolve_binarize"]
 
@@ -146,7 +148,13 @@ def _check_unit_interval(x: Tensor | MappedRows, mode: str) -> None:
         )
 
 
-def load_data(config: DataConfig, binarize: str, array: Any = None, labels: Any = None) -> DataBundle:
+def load_data(
+    config: DataConfig,
+    binarize: str,
+    array: Any = None,
+    labels: Any = None,
+    open_run: Callable[[str], FittedEncoder] | None = None,
+) -> DataBundle:
     """Load, scale, split and binarize the data ``config`` describes.
 
     Parameters
@@ -158,8 +166,11 @@ def load_data(config: DataConfig, binarize: str, array: Any = None, labels: Any 
         ``"auto"`` resolved by :func:`resolve_binarize`).
     array, labels
         In-memory examples and labels for the ``array`` source.
+    open_run
+        Opens a fitted run for the ``vae_features`` source (handed in by the
+        layer that reads run directories: :func:`pyro_vae.assemble.prepare_data`).
     """
-    raw = DATASETS.build(config.source_spec(), array=array, labels=labels)
+    raw = DATASETS.build(config.source_spec(), array=array, labels=labels, open_run=open_run)
     scale = raw.auto_scale if config.scale == "auto" else float(config.scale)
     gen = torch.Generator().manual_seed(config.split_seed)
     train, val, test = (_scaled(s, scale) for s in _split(raw, config, gen))

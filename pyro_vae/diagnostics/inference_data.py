@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 import xarray as xr
@@ -10,7 +12,9 @@ from torch import Tensor
 from pyro_vae._pyro import local_params
 from pyro_vae.diagnostics._arviz import arviz
 from pyro_vae.estimators import draw_particles, latent_and_observed_sites
-from pyro_vae.vae import VAE
+
+if TYPE_CHECKING:
+    from pyro_vae.vae import VAE
 
 __all__ = ["to_inference_data"]
 
@@ -22,12 +26,24 @@ def _draws(values: Tensor, dims: tuple[str, ...]) -> xr.DataArray:
     return xr.DataArray(array, dims=("chain", "draw", *dims, *extra))
 
 
+def _latent_dims(name: str, event_dims: int) -> tuple[str, ...]:
+    """Dimension names of a latent site's draws after ``(chain, draw)``: ``example``, then its own components.
+
+    Each site names its components after itself (``latent`` for ``z``, ``bits_latent`` for ``bits``), so
+    sites of different sizes (a mixed model's ``z`` and ``bits``) never share a dimension; a scalar site
+    (a label) has none.
+    """
+    if event_dims == 0:
+        return ("example",)
+    return ("example", "latent" if name == "z" else f"{name}_latent")
+
+
 def _sites(vae: VAE, x: Tensor, draws: int) -> tuple[dict, dict, Tensor]:
     """Latent draws from the guide, observed-site log-likelihoods and log-weights for ``draws`` particles."""
     with torch.no_grad(), local_params():
-        particles = draw_particles(vae.model, vae.guide, (x,), {}, draws)
+        particles = draw_particles(*vae.scoring_programs(), (x,), {}, draws)
     posterior = {
-        site["name"]: _draws(site["value"], ("example", "latent"))
+        site["name"]: _draws(site["value"], _latent_dims(site["name"], site["value"].dim() - 2))
         for site in latent_and_observed_sites(particles.guide_trace)
     }
     log_lik = {

@@ -26,6 +26,7 @@ from pyro_vae.estimators._particles import (
     log_density,
 )
 from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._state import StatefulEstimator, estimator_state, load_estimator_state
 from pyro_vae.estimators.dreg import DReG_ELBO
 from pyro_vae.estimators.enumerate import EnumerateAll_ELBO, enum_elbo
 from pyro_vae.estimators.graph import BaselinedTraceGraph_ELBO, graph_elbo
@@ -48,6 +49,7 @@ __all__ = [
     "Relaxed_ELBO",
     "RenyiBound",
     "ScopedJit",
+    "StatefulEstimator",
     "StickingTheLanding_ELBO",
     "TailAdaptive_ELBO",
     "detached",
@@ -56,9 +58,11 @@ __all__ = [
     "draw_particles",
     "dreg",
     "enum_elbo",
+    "estimator_state",
     "graph_elbo",
     "iwae",
     "latent_and_observed_sites",
+    "load_estimator_state",
     "log_density",
     "meanfield_elbo",
     "posterior_log_weights",

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pyro.infer import ELBO
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.registry import Registry
+from pyro_vae.registry import BOOLEAN, POSITIVE_INT, Registry
 
-__all__ = ["ESTIMATORS", "check_particles"]
+__all__ = ["ESTIMATORS", "PARTICLE_RANGES", "check_particles"]
 
 
 def check_particles(name: str, num_particles: object) -> int:
@@ -18,3 +18,6 @@ def check_particles(name: str, num_particles: object) -> int:
 
 
 ESTIMATORS: Registry[ELBO] = Registry("estimator", context=("max_plate_nesting",))
+
+#: the ranges of the particle options most estimators share
+PARTICLE_RANGES = {"num_particles": POSITIVE_INT, "vectorize_particles": BOOLEAN}

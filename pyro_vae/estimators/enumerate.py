@@ -19,8 +19,9 @@ from pyro_vae._pyro import is_latent_sample
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._direct_ss import direct_ss_applies, direct_ss_loss
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
 from pyro_vae.estimators.pyro_elbos import with_particles
+from pyro_vae.registry import POSITIVE_INT
 
 __all__ = ["EnumerateAll_ELBO", "enum_elbo"]
 
@@ -68,7 +69,7 @@ class EnumerateAll_ELBO(TraceEnum_ELBO):  # noqa: N801 (named like Pyro's classe
             raise ConfigError(refusal.reason) from None
 
 
-@ESTIMATORS.register("enum")
+@ESTIMATORS.register("enum", {**PARTICLE_RANGES, "max_bits": POSITIVE_INT})
 def enum_elbo(
     max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True, max_bits: int = 12
 ) -> ELBO:

@@ -23,13 +23,16 @@ from torch import Tensor
 
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
+from pyro_vae.estimators._state import StatefulEstimator
 from pyro_vae.estimators.pyro_elbos import DifferentiableTraceGraph_ELBO, with_particles
+from pyro_vae.registry import FRACTION, OptionRange
 
 __all__ = ["BASELINES", "BaselinedTraceGraph_ELBO", "DecayingAverage", "graph_elbo"]
 
 #: the ``baseline`` option's values
 BASELINES = ("decaying", "learned", "none")
+BASELINE = OptionRange(f"one of {', '.join(BASELINES)}", lambda name: name in BASELINES)
 
 
 class DecayingAverage:
@@ -47,8 +50,28 @@ class DecayingAverage:
         self.value = per_example if self.value is None else self.beta * self.value + (1 - self.beta) * per_example
 
 
-class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (named like Pyro's classes)
+def _shaped_as_cost(baseline: Callable[[Tensor], Tensor]) -> Callable[[Tensor], Tensor]:
+    """``baseline`` with leading size-1 dimensions dropped, as Pyro drops them from a site's downstream cost.
+
+    Pyro sums the cost to the site's plates and squeezes leading dimensions of size 1, so a batch of one
+    example (the last batch of an epoch, say) has a scalar cost; the baseline must be a scalar then too.
+    """
+
+    def shaped(x: Tensor) -> Tensor:
+        value = baseline(x)
+        while value.dim() and value.shape[0] == 1:
+            value = value.squeeze(0)
+        return value
+
+    return shaped
+
+
+class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO, StatefulEstimator):  # noqa: N801 (like Pyro's)
     """:class:`pyro.infer.TraceGraph_ELBO` with a baseline on every non-reparameterised guide site.
+
+    The ``decaying`` baseline is this object's :class:`DecayingAverage` (passed to Pyro as an
+    ``nn_baseline``, so nothing lands in Pyro's param store); it is the estimator's state,
+    saved in every checkpoint. The ``learned`` baseline's weights belong to the guide.
 
     Parameters
     ----------
@@ -69,14 +92,14 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (na
         if self.baseline == "decaying":
             # the site's batch shape, on the device of its parameters (its mean: no draw spent on it)
             template = torch.zeros(msg["fn"].batch_shape, device=msg["fn"].mean.device)
-            return {"baseline": {"nn_baseline": self.average, "nn_baseline_input": template}}
+            return {"baseline": {"nn_baseline": _shaped_as_cost(self.average), "nn_baseline_input": template}}
         offered = msg["infer"].get("learned_baseline")
         if offered is None:
             raise ConfigError(
                 f"estimator 'graph': baseline 'learned' needs a guide that offers a baseline network, but site "
                 f"{msg['name']!r} ({type(msg['fn']).__name__}) has none: use baseline 'decaying'"
             )
-        return {"baseline": dict(offered)}
+        return {"baseline": {**offered, "nn_baseline": _shaped_as_cost(offered["nn_baseline"])}}
 
     def differentiable_loss(
         self, model: Callable[..., Any], guide: Callable[..., Any], *args: Any, **kwargs: Any
@@ -86,8 +109,22 @@ class BaselinedTraceGraph_ELBO(DifferentiableTraceGraph_ELBO):  # noqa: N801 (na
             self.average.update(-loss.item() / args[0].shape[0])
         return loss
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"baseline_average": self.average.value}
 
-@ESTIMATORS.register("graph")
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        value = state.get("baseline_average")
+        self.average.value = None if value is None else float(value)
+
+
+@ESTIMATORS.register(
+    "graph",
+    {
+        **PARTICLE_RANGES,
+        "baseline": OptionRange(f"one of {', '.join(BASELINES)}", BASELINES.__contains__),
+        "beta": FRACTION,
+    },
+)
 def graph_elbo(
     max_plate_nesting: int,
     num_particles: int = 1,

@@ -6,7 +6,8 @@ keyword arguments; in Pyro 1.9 the first doubles its gradient and the second
 compiles on every call (both corrected below). :class:`ScopedJit` runs them
 in a private param store (so two models never share parameters), compiles
 once per batch shape (the data plate's size is fixed in a trace), and refuses
-KL warm-up, whose changing weight would recompile every step.
+KL warm-up, whose changing weight would recompile every step. Compiling draws no numbers
+from the training stream (see :meth:`ScopedJit.differentiable_loss`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pyro
+import torch
 from pyro.infer import ELBO, JitTrace_ELBO, JitTraceMeanField_ELBO
 from torch import Tensor
 
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.registry import POSITIVE_INT
 
 __all__ = ["ScopedJit", "jit_meanfield_elbo", "jit_trace_elbo"]
 
@@ -85,8 +88,20 @@ class ScopedJit(ELBO):
                 f"estimator {self.name!r} compiles the loss once and cannot follow a changing KL "
                 "weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
             )
-        elbo = self._compiled.setdefault(tuple(x.shape), self._factory())
         kwargs = {} if y is None else {"y": y}
+        elbo = self._compiled.get(tuple(x.shape))
+        if elbo is None:
+            elbo = self._compiled[tuple(x.shape)] = self._factory()
+            # compiling runs the loss twice more; on a forked RNG so that a resumed run, which compiles
+            # again, draws exactly the numbers an uninterrupted run draws
+            with torch.random.fork_rng():
+                self._call(elbo, model, guide, x, kwargs)
+        return self._call(elbo, model, guide, x, kwargs)
+
+    def _call(
+        self, elbo: ELBO, model: Callable[..., Any], guide: Callable[..., Any], x: Tensor, kwargs: dict[str, Any]
+    ) -> Tensor:
+        """``elbo``'s loss in this estimator's private param store."""
         with (
             pyro.settings.context(module_local_params=False),
             pyro.get_param_store().scope(state=self._params),
@@ -108,7 +123,7 @@ class ScopedJit(ELBO):
         raise NotImplementedError("ScopedJit delegates to the compiled ELBO")
 
 
-@ESTIMATORS.register("jit_trace")
+@ESTIMATORS.register("jit_trace", {"num_particles": POSITIVE_INT})
 def jit_trace_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     """``trace`` compiled with torch.jit (pyro.infer.JitTrace_ELBO); no KL warm-up.
 
@@ -129,7 +144,7 @@ def jit_trace_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     )
 
 
-@ESTIMATORS.register("jit_meanfield")
+@ESTIMATORS.register("jit_meanfield", {"num_particles": POSITIVE_INT})
 def jit_meanfield_elbo(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     """``meanfield`` compiled with torch.jit (pyro.infer.JitTraceMeanField_ELBO); no KL warm-up.
 

@@ -6,14 +6,19 @@ from pyro.infer import ELBO
 
 from pyro_vae.estimators._registry import ESTIMATORS
 from pyro_vae.estimators.dreg import DReG_ELBO
-from pyro_vae.estimators.renyi import RenyiBound
+from pyro_vae.estimators.renyi import IWAEBound, RenyiBound
 from pyro_vae.estimators.stl import StickingTheLanding_ELBO
 from pyro_vae.estimators.tail_adaptive import TailAdaptive_ELBO
+from pyro_vae.registry import FINITE, POSITIVE_INT, OptionRange
 
-__all__ = ["dreg", "iwae", "renyi", "stl", "tail_adaptive"]
+__all__ = ["RENYI_ALPHA", "dreg", "iwae", "renyi", "stl", "tail_adaptive"]
+
+RENYI_ALPHA = OptionRange(
+    "a finite number other than 1 (that is the ELBO: use 'trace')", lambda a: FINITE.accepts(a) and a != 1
+)
 
 
-@ESTIMATORS.register("iwae")
+@ESTIMATORS.register("iwae", {"num_particles": POSITIVE_INT})
 def iwae(max_plate_nesting: int, num_particles: int = 5) -> ELBO:
     """Importance-weighted bound log(1/K sum_k w_k) per example, reparameterised gradient (Burda et al. 2016).
 
@@ -22,10 +27,10 @@ def iwae(max_plate_nesting: int, num_particles: int = 5) -> ELBO:
     num_particles
         ``K``, draws per example.
     """
-    return RenyiBound(alpha=0.0, num_particles=num_particles, max_plate_nesting=max_plate_nesting)
+    return IWAEBound(num_particles=num_particles, max_plate_nesting=max_plate_nesting)
 
 
-@ESTIMATORS.register("renyi")
+@ESTIMATORS.register("renyi", {"alpha": RENYI_ALPHA, "num_particles": POSITIVE_INT})
 def renyi(max_plate_nesting: int, alpha: float = 0.5, num_particles: int = 5) -> ELBO:
     """Renyi alpha bound per example (Li & Turner 2016); alpha = 0 is ``iwae``, alpha -> 1 the ELBO.
 
@@ -39,7 +44,7 @@ def renyi(max_plate_nesting: int, alpha: float = 0.5, num_particles: int = 5) ->
     return RenyiBound(alpha=alpha, num_particles=num_particles, max_plate_nesting=max_plate_nesting)
 
 
-@ESTIMATORS.register("dreg")
+@ESTIMATORS.register("dreg", {"num_particles": POSITIVE_INT})
 def dreg(max_plate_nesting: int, num_particles: int = 5) -> ELBO:
     """IWAE bound with doubly reparameterized gradients for the guide (Tucker et al. 2018).
 
@@ -51,7 +56,7 @@ def dreg(max_plate_nesting: int, num_particles: int = 5) -> ELBO:
     return DReG_ELBO(num_particles=num_particles, max_plate_nesting=max_plate_nesting)
 
 
-@ESTIMATORS.register("stl")
+@ESTIMATORS.register("stl", {"num_particles": POSITIVE_INT})
 def stl(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     """ELBO with the sticking-the-landing gradient: the guide's score term dropped (Roeder et al. 2017).
 
@@ -63,7 +68,7 @@ def stl(max_plate_nesting: int, num_particles: int = 1) -> ELBO:
     return StickingTheLanding_ELBO(num_particles=num_particles, max_plate_nesting=max_plate_nesting)
 
 
-@ESTIMATORS.register("tail_adaptive")
+@ESTIMATORS.register("tail_adaptive", {"beta": FINITE, "num_particles": POSITIVE_INT})
 def tail_adaptive(max_plate_nesting: int, beta: float = -1.0, num_particles: int = 5) -> ELBO:
     """Tail-adaptive f-divergence gradient per example (Wang et al. 2018); reports the ELBO.
 

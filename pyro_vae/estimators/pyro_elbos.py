@@ -14,7 +14,7 @@ from pyro.infer import ELBO, TraceGraph_ELBO, TraceMeanField_ELBO
 from torch import Tensor
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS, check_particles
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES, check_particles
 from pyro_vae.estimators.fast_trace import FastTrace_ELBO
 
 __all__ = ["DifferentiableTraceGraph_ELBO", "MeanField_ELBO", "meanfield_elbo", "trace_elbo", "with_particles"]
@@ -48,7 +48,7 @@ def with_particles(
     )
 
 
-@ESTIMATORS.register("trace")
+@ESTIMATORS.register("trace", PARTICLE_RANGES)
 def trace_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
     """Monte Carlo ELBO (pyro.infer.Trace_ELBO): reparameterised samples, score-function terms for the rest.
 
@@ -80,7 +80,7 @@ class MeanField_ELBO(TraceMeanField_ELBO):  # noqa: N801 (named like Pyro's clas
             ) from error
 
 
-@ESTIMATORS.register("meanfield")
+@ESTIMATORS.register("meanfield", PARTICLE_RANGES)
 def meanfield_elbo(max_plate_nesting: int, num_particles: int = 1, vectorize_particles: bool = True) -> ELBO:
     """ELBO with the KL term in closed form where one exists (pyro.infer.TraceMeanField_ELBO).
 

@@ -23,8 +23,10 @@ from torch import Tensor
 
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
-from pyro_vae.estimators._registry import ESTIMATORS
+from pyro_vae.estimators._registry import ESTIMATORS, PARTICLE_RANGES
+from pyro_vae.estimators._state import StatefulEstimator
 from pyro_vae.estimators.pyro_elbos import with_particles
+from pyro_vae.registry import BOOLEAN, NON_NEGATIVE, POSITIVE
 
 __all__ = ["RelaxBinaryCodes", "Relaxed_ELBO", "relaxed_elbo"]
 
@@ -41,8 +43,11 @@ class RelaxBinaryCodes(Messenger):
             msg["fn"] = msg["fn"].relaxed(self.temperature, self.straight_through)
 
 
-class Relaxed_ELBO(Trace_ELBO):  # noqa: N801 (named like Pyro's Trace_ELBO)
-    """Trace_ELBO on the Concrete-relaxed model and guide; the temperature decays with each training step."""
+class Relaxed_ELBO(Trace_ELBO, StatefulEstimator):  # noqa: N801 (named like Pyro's Trace_ELBO)
+    """Trace_ELBO on the Concrete-relaxed model and guide; the temperature decays with each training step.
+
+    The number of steps taken is the estimator's state, saved in every checkpoint.
+    """
 
     def __init__(
         self,
@@ -71,6 +76,12 @@ class Relaxed_ELBO(Trace_ELBO):  # noqa: N801 (named like Pyro's Trace_ELBO)
             self.steps += 1
         return loss
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"steps": self.steps}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.steps = int(state.get("steps", 0))
+
 
 def _positive(option: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
@@ -78,7 +89,16 @@ def _positive(option: str, value: object) -> float:
     return float(value)
 
 
-@ESTIMATORS.register("relaxed")
+@ESTIMATORS.register(
+    "relaxed",
+    {
+        **PARTICLE_RANGES,
+        "temperature": POSITIVE,
+        "min_temperature": POSITIVE,
+        "anneal_rate": NON_NEGATIVE,
+        "straight_through": BOOLEAN,
+    },
+)
 def relaxed_elbo(
     max_plate_nesting: int,
     temperature: float = 1.0,
@@ -94,7 +114,7 @@ def relaxed_elbo(
     ----------
     temperature, min_temperature, anneal_rate
         The schedule ``tau = max(min_temperature, temperature * exp(-anneal_rate * step))``.
-        Resuming a run restarts it at ``temperature``.
+        A resumed run continues the schedule where it stopped.
     straight_through
         Round the relaxed bits to ``{0, 1}`` in the forward pass, keep relaxed gradients.
     num_particles, vectorize_particles

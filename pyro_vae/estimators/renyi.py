@@ -22,7 +22,7 @@ from torch import Tensor
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators._particles import ParticleELBO, Particles
 
-__all__ = ["RenyiBound"]
+__all__ = ["IWAEBound", "RenyiBound"]
 
 
 class RenyiBound(ParticleELBO):
@@ -57,3 +57,12 @@ class RenyiBound(ParticleELBO):
     def surrogate(self, particles: Particles) -> tuple[Tensor, Tensor]:
         bound = self.per_example(particles.log_w).sum()
         return bound, bound
+
+
+class IWAEBound(RenyiBound):
+    """The importance-weighted bound: :class:`RenyiBound` at ``alpha = 0``, named ``iwae`` in its messages."""
+
+    name = "iwae"
+
+    def __init__(self, num_particles: int = 5, max_plate_nesting: int = 1) -> None:
+        super().__init__(alpha=0.0, num_particles=num_particles, max_plate_nesting=max_plate_nesting)

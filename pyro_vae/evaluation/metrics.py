@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyro
@@ -19,7 +20,9 @@ from pyro_vae.evaluation.importance import (
     iwae_bound,
     log_importance_weights,
 )
-from pyro_vae.vae import VAE
+
+if TYPE_CHECKING:
+    from pyro_vae.vae import VAE
 
 __all__ = ["SplitEvaluation", "evaluate_split"]
 
@@ -77,7 +80,8 @@ def evaluate_split(
         x, _ = batch_at(split, index * batch_size, batch_size)
         with torch.random.fork_rng():
             torch.manual_seed(_batch_seed(seed, index))
-            log_w = log_importance_weights(vae.model, vae.guide, x, samples, chunk_size(x.shape[0], floats, budget))
+            model, guide = vae.scoring_programs()
+            log_w = log_importance_weights(model, guide, x, samples, chunk_size(x.shape[0], floats, budget))
         khat = psis_khat(log_w) if psis else None
         return log_w.mean(0).sum().item(), iwae_bound(log_w).sum().item(), khat
 

@@ -10,8 +10,11 @@ from torch import Tensor, nn
 from torch.nn.functional import softplus
 
 from pyro_vae.likelihoods._base import LIKELIHOODS, Likelihood, check_scale
+from pyro_vae.registry import BOOLEAN, POSITIVE
 
-__all__ = ["LaplaceLikelihood", "NormalLikelihood"]
+__all__ = ["SCALE_RANGES", "LaplaceLikelihood", "NormalLikelihood"]
+
+SCALE_RANGES = {"scale": POSITIVE, "learn_scale": BOOLEAN}
 
 
 class _LocationScaleLikelihood(Likelihood):
@@ -38,7 +41,7 @@ class _LocationScaleLikelihood(Likelihood):
         return self.family(loc, self.scale.expand_as(loc))
 
 
-@LIKELIHOODS.register("normal")
+@LIKELIHOODS.register("normal", SCALE_RANGES)
 class NormalLikelihood(_LocationScaleLikelihood):
     """``p(x | z) = prod_d N(x_d; g_d(z), s_d^2)``.
 
@@ -56,7 +59,7 @@ class NormalLikelihood(_LocationScaleLikelihood):
     family = dist.Normal
 
 
-@LIKELIHOODS.register("laplace")
+@LIKELIHOODS.register("laplace", SCALE_RANGES)
 class LaplaceLikelihood(_LocationScaleLikelihood):
     """``p(x | z) = prod_d Laplace(x_d; g_d(z), s_d)``.
 

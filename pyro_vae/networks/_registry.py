@@ -7,9 +7,9 @@ from typing import NamedTuple
 from torch import nn
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.registry import Registry
+from pyro_vae.registry import POSITIVE_INT, OptionRange, Registry
 
-__all__ = ["ACTIVATIONS", "NETWORKS", "Networks", "check_sizes", "make_activation"]
+__all__ = ["ACTIVATION", "ACTIVATIONS", "CHANNELS", "LAYERS", "NETWORKS", "Networks", "check_sizes", "make_activation"]
 
 
 class Networks(NamedTuple):
@@ -48,5 +48,15 @@ def check_sizes(kind: str, option: str, sizes: object, allow_empty: bool) -> lis
         )
     return list(sizes)
 
+
+#: layer sizes: a list of positive integers (``LAYERS`` may be empty, ``CHANNELS`` not)
+LAYERS = OptionRange(
+    "a list of positive integers",
+    lambda sizes: isinstance(sizes, (list, tuple)) and all(POSITIVE_INT.accepts(s) for s in sizes),
+)
+CHANNELS = OptionRange("a non-empty list of positive integers", lambda sizes: bool(sizes) and LAYERS.accepts(sizes))
+ACTIVATION = OptionRange(
+    f"one of the valid activations: {', '.join(sorted(ACTIVATIONS))}", lambda name: name in ACTIVATIONS
+)
 
 NETWORKS: Registry[Networks] = Registry("network", context=("event_shape", "z_dim", "params_per_dim", "encoder_out"))

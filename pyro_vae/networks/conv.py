@@ -8,7 +8,15 @@ import math
 from torch import Tensor, nn
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.networks._registry import NETWORKS, Networks, check_sizes, make_activation
+from pyro_vae.networks._registry import (
+    ACTIVATION,
+    CHANNELS,
+    NETWORKS,
+    Networks,
+    check_sizes,
+    make_activation,
+)
+from pyro_vae.registry import POSITIVE_INT
 
 __all__ = ["ConvDecoder", "ConvEncoder", "conv_networks"]
 
@@ -75,7 +83,7 @@ class ConvDecoder(nn.Module):
         return self.deconv(h).reshape(*batch, *self.out_shape)
 
 
-@NETWORKS.register("conv")
+@NETWORKS.register("conv", {"channels": CHANNELS, "fc": POSITIVE_INT, "activation": ACTIVATION})
 def conv_networks(
     event_shape: tuple[int, ...],
     z_dim: int,

@@ -7,7 +7,7 @@ import math
 
 from torch import Tensor, nn
 
-from pyro_vae.networks._registry import NETWORKS, Networks, check_sizes, make_activation
+from pyro_vae.networks._registry import ACTIVATION, LAYERS, NETWORKS, Networks, check_sizes, make_activation
 
 __all__ = ["MLPDecoder", "MLPEncoder", "mlp_networks"]
 
@@ -46,7 +46,7 @@ class MLPDecoder(nn.Module):
         return self.net(z).unflatten(-1, self.out_shape)
 
 
-@NETWORKS.register("mlp")
+@NETWORKS.register("mlp", {"hidden": LAYERS, "activation": ACTIVATION})
 def mlp_networks(
     event_shape: tuple[int, ...],
     z_dim: int,

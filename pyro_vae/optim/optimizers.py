@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from pyro_vae.errors import ConfigError
-from pyro_vae.registry import Registry
+from pyro_vae.registry import FRACTION, NON_NEGATIVE, OptionRange, Registry
 
 __all__ = ["OPTIMIZERS"]
 
@@ -29,6 +29,13 @@ def _check_betas(betas: object) -> tuple[float, float]:
     return float(betas[0]), float(betas[1])
 
 
+BETAS = OptionRange(
+    "two numbers in [0, 1)",
+    lambda b: isinstance(b, (list, tuple)) and len(b) == 2 and all(FRACTION.accepts(x) for x in b),
+)
+
+FUSED = OptionRange("true or false (or left out: automatic)", lambda v: isinstance(v, bool))
+
 #: devices with torch's fused (single-kernel) Adam for floating-point parameters
 FUSED_DEVICES = ("cpu", "cuda")
 
@@ -42,7 +49,7 @@ def _fused(name: str, fused: object, params: list[nn.Parameter]) -> bool:
     return fused
 
 
-@OPTIMIZERS.register("adam")
+@OPTIMIZERS.register("adam", {"weight_decay": NON_NEGATIVE, "betas": BETAS, "fused": FUSED})
 def adam(
     params: Iterable[nn.Parameter],
     lr: float,
@@ -63,7 +70,7 @@ def adam(
     )
 
 
-@OPTIMIZERS.register("adamw")
+@OPTIMIZERS.register("adamw", {"weight_decay": NON_NEGATIVE, "fused": FUSED})
 def adamw(
     params: Iterable[nn.Parameter], lr: float, weight_decay: float = 0.01, fused: bool | None = None
 ) -> torch.optim.Optimizer:
@@ -73,7 +80,9 @@ def adamw(
     return torch.optim.AdamW(params, lr=lr, weight_decay=decay, fused=_fused("adamw", fused, params))
 
 
-@OPTIMIZERS.register("sgd")
+@OPTIMIZERS.register("sgd", {"momentum": FRACTION})
 def sgd(params: Iterable[nn.Parameter], lr: float, momentum: float = 0.9) -> torch.optim.Optimizer:
-    """Stochastic gradient descent with ``momentum``."""
-    return torch.optim.SGD(params, lr=lr, momentum=_check_non_negative("sgd", "momentum", momentum))
+    """Stochastic gradient descent with ``momentum`` (in ``[0, 1)``)."""
+    if not FRACTION.accepts(momentum):
+        raise ConfigError(f"optimizer 'sgd': momentum must be {FRACTION.description}, got {momentum!r}")
+    return torch.optim.SGD(params, lr=lr, momentum=float(momentum))

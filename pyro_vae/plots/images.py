@@ -14,7 +14,7 @@ from torch import Tensor
 
 from pyro_vae.plots._figure import plt, save_figure
 
-__all__ = ["save_image_grid", "save_reconstructions", "tile"]
+__all__ = ["save_image_grid", "save_image_table", "save_reconstructions", "tile"]
 
 
 def tile(x: Tensor, nrow: int, lo: float, hi: float, pad: int = 1) -> np.ndarray:
@@ -80,4 +80,16 @@ def save_reconstructions(
     ):
         _show(ax, x, nrow, *value_range)
         ax.set_title(title)
+    return save_figure(fig, path)
+
+
+def save_image_table(
+    images: Tensor, ncol: int, path: str | os.PathLike[str], value_range: tuple[float, float], title: str
+) -> Path:
+    """Save images ``(N, C, H, W)`` as a table of ``ncol`` columns, the figure sized to the table."""
+    fig, ax = plt.subplots(figsize=(0.6 * ncol + 1, 0.6 * len(images) / ncol + 1))
+    ax.imshow(tile(images, ncol, *value_range), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
     return save_figure(fig, path)

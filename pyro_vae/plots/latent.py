@@ -11,29 +11,24 @@ from torch import Tensor
 
 from pyro_vae.plots._figure import plt, save_figure
 from pyro_vae.plots.images import tile
-from pyro_vae.vae import VAE
 
 __all__ = ["latent_grid", "save_latent_scatter", "save_manifold"]
 
 
-def latent_grid(vae: VAE, n: int, draws: int = 20_000) -> Tensor:
-    """An ``n x n`` grid of 2-D latent codes at the prior's quantiles 3%..97% per axis, shape ``(n*n, 2)``.
+def latent_grid(codes: Tensor, n: int) -> Tensor:
+    """An ``n x n`` grid of 2-D latent codes at the quantiles 3%..97% per axis of ``codes``, shape ``(n*n, 2)``.
 
-    For ``N(0, I)`` this is the classic grid through the inverse normal CDF;
-    for other priors the quantiles are estimated from ``draws`` samples.
+    ``codes`` ``(draws, 2)`` are draws from the prior: for ``N(0, I)`` the grid
+    approaches the classic one through the inverse normal CDF.
     """
-    with torch.no_grad():
-        z = vae.sample_prior(draws)
-    q = torch.linspace(0.03, 0.97, n)
-    axes = [torch.quantile(z[:, d], q) for d in range(2)]
+    q = torch.linspace(0.03, 0.97, n, dtype=codes.dtype, device=codes.device)
+    axes = [torch.quantile(codes[:, d], q) for d in range(2)]
     rows, cols = torch.meshgrid(axes[1].flip(0), axes[0], indexing="ij")
     return torch.stack([cols.flatten(), rows.flatten()], dim=-1)
 
 
-def save_manifold(vae: VAE, path: str | os.PathLike[str], value_range: tuple[float, float], n: int = 20) -> Path:
-    """Decode a grid over a 2-D latent space into one tiled picture (images only)."""
-    with torch.no_grad():
-        images = vae.decode(latent_grid(vae, n))
+def save_manifold(images: Tensor, n: int, path: str | os.PathLike[str], value_range: tuple[float, float]) -> Path:
+    """Save the ``n * n`` images decoded from a :func:`latent_grid` as one tiled picture."""
     fig, ax = plt.subplots(figsize=(7, 7))
     ax.imshow(tile(images, n, *value_range), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks([])

@@ -10,11 +10,14 @@ from pyro.nn import PyroParam
 from pyro_vae.distributions import BernoulliCode
 from pyro_vae.errors import ConfigError
 from pyro_vae.priors._registry import PRIORS, Prior
+from pyro_vae.registry import BOOLEAN, FINITE, OptionRange
 
-__all__ = ["BernoulliPrior"]
+__all__ = ["PROBABILITY", "BernoulliPrior"]
+
+PROBABILITY = OptionRange("a number in (0, 1)", lambda p: FINITE.accepts(p) and 0 < p < 1)
 
 
-@PRIORS.register("bernoulli")
+@PRIORS.register("bernoulli", {"probs": PROBABILITY, "learn": BOOLEAN})
 class BernoulliPrior(Prior):
     """``p(z) = prod_i Bernoulli(z_i; p_i)`` over ``z in {0, 1}^z_dim``.
 

@@ -6,11 +6,12 @@ import pyro.distributions as dist
 import torch
 
 from pyro_vae.priors._registry import PRIORS, Prior, check_positive
+from pyro_vae.registry import POSITIVE
 
 __all__ = ["LaplacePrior"]
 
 
-@PRIORS.register("laplace")
+@PRIORS.register("laplace", {"scale": POSITIVE})
 class LaplacePrior(Prior):
     """``p(z) = prod_i Laplace(z_i; 0, b)`` with a fixed scale ``b``.
 

@@ -9,11 +9,12 @@ from pyro.nn import PyroParam
 
 from pyro_vae.distributions import DiagonalNormalMixture
 from pyro_vae.priors._registry import PRIORS, Prior, check_positive
+from pyro_vae.registry import POSITIVE, POSITIVE_INT
 
 __all__ = ["MixturePrior"]
 
 
-@PRIORS.register("mixture")
+@PRIORS.register("mixture", {"components": POSITIVE_INT, "spread": POSITIVE})
 class MixturePrior(Prior):
     """``p(z) = sum_k pi_k N(z; m_k, diag s_k^2)`` with ``pi``, ``m`` and ``s`` learned.
 

@@ -11,11 +11,12 @@ from pyro.nn import PyroParam
 from pyro_vae.distributions import DiagonalNormalMixture
 from pyro_vae.errors import ConfigError
 from pyro_vae.priors._registry import PRIORS, Prior, check_positive
+from pyro_vae.registry import FINITE, POSITIVE, POSITIVE_INT
 
 __all__ = ["VampPrior"]
 
 
-@PRIORS.register("vamp")
+@PRIORS.register("vamp", {"components": POSITIVE_INT, "init_mean": FINITE, "init_std": POSITIVE})
 class VampPrior(Prior):
     """``p(z) = (1/K) sum_k q(z | u_k)``: the guide's own posterior at ``K`` learned pseudo-inputs ``u_k``.
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import csv
-import os
+import io
 from pathlib import Path
+
+from pyro_vae._files import atomic_write_text
 
 __all__ = ["METRIC_COLUMNS", "read_metrics", "write_metrics"]
 
 #: one row per epoch, in nats per example (higher is better): ``train_elbo`` is the estimator's own
 #: bound on the training batches (the IWAE or Renyi bound for those estimators), ``val_elbo`` the ELBO;
-#: ``seconds`` is the epoch's wall time, ``data_seconds`` the part of it spent waiting for training batches
-METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds", "data_seconds")
+#: ``seconds`` is the epoch's wall time, ``data_seconds`` the part of it spent waiting for training batches;
+#: ``rollbacks`` counts the divergence rollbacks made before the epoch was completed (train.on_divergence)
+METRIC_COLUMNS = ("epoch", "train_elbo", "val_elbo", "kl_weight", "lr", "seconds", "data_seconds", "rollbacks")
 
 
 def write_metrics(history: list[dict[str, float]], path: Path) -> None:
@@ -19,13 +22,12 @@ def write_metrics(history: list[dict[str, float]], path: Path) -> None:
 
     The standard columns come first, then any others the model adds (e.g. validation accuracy).
     """
-    tmp = path.with_name(path.name + ".tmp")
     extra = [key for key in dict.fromkeys(k for row in history for k in row) if key not in METRIC_COLUMNS]
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=[*METRIC_COLUMNS, *extra])
-        writer.writeheader()
-        writer.writerows(history)
-    os.replace(tmp, path)
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=[*METRIC_COLUMNS, *extra])
+    writer.writeheader()
+    writer.writerows(history)
+    atomic_write_text(path, text.getvalue())
 
 
 def read_metrics(path: Path) -> list[dict[str, float]]:

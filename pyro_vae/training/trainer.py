@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -14,13 +15,15 @@ from tqdm.auto import tqdm
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
-from pyro_vae.data import DataBundle, TrainingBatches, prefetch
+from pyro_vae.data import DataBundle, prefetch
 from pyro_vae.errors import ConfigError, TrainingError
-from pyro_vae.estimators import ESTIMATORS, ScopedJit
+from pyro_vae.estimators import ESTIMATORS, ScopedJit, estimator_state, load_estimator_state
 from pyro_vae.evaluation import evaluate_split
 from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
+from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
+from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
 from pyro_vae.training.run_dir import RunDir
 from pyro_vae.training.schedule import EarlyStopping, kl_weight
@@ -66,6 +69,15 @@ class Trainer:
         Called with one line per epoch (``None``: silent).
     progress
         Show a progress bar over each epoch's batches (only when writing to a terminal).
+
+    Notes
+    -----
+    The learning rate of epoch ``e`` is always the configured schedule's, from
+    ``train.lr * lr_scale`` (``lr_scale`` halves at each divergence rollback), after
+    ``e - 1`` scheduler steps: :meth:`load_state_dict` rebuilds the scheduler from the
+    config and replays the epochs done, so a resumed run follows a changed ``train.lr``,
+    scheduler or ``train.epochs`` (the cosine horizon), and an unchanged one exactly.
+    Divergence is handled as :mod:`pyro_vae.training.divergence` describes.
     """
 
     def __init__(
@@ -87,17 +99,21 @@ class Trainer:
                 f"estimator {estimator.name!r} compiles the loss once and cannot follow a changing "
                 "KL weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
             )
+        self.estimator = estimator
         self.loss = estimator(vae.model, vae.guide)
         self.optimizer = OPTIMIZERS.build(train.optimizer, params=self.loss.parameters(), lr=train.lr)
-        self.scheduler = SCHEDULERS.build(train.scheduler, optimizer=self.optimizer, epochs=train.epochs)
         self.stopper = EarlyStopping(train.patience)
+        self.divergence = DivergenceCheck(train.divergence_factor)
         self.data_rng = torch.Generator().manual_seed(config.seed)
         self.history: list[dict[str, float]] = []
-        self.epoch = self.step = 0
+        self.epoch = self.step = self.rollbacks = 0
+        self.lr_scale = 1.0
         self.train_seconds = 0.0
         self._best_state: dict[str, torch.Tensor] | None = None
         #: what selects the best epoch (:meth:`VAE.selection`), known after the first validation
         self.selected_by = "validation ELBO"
+        self._last_good: dict[str, Any] | None = None
+        self._schedule()
 
     # -- one step, one epoch -------------------------------------------------------------
 
@@ -106,12 +122,9 @@ class Trainer:
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
             loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
         value = loss.item()
-        if not math.isfinite(value):
-            raise TrainingError(
-                f"the loss became {value} at epoch {self.epoch + 1}, step {self.step}: lower train.lr, "
-                "set train.grad_clip (e.g. 10), or check the data scale against the likelihood"
-            )
-        (loss / x.shape[0]).backward()
+        examples = self.vae.examples_in(x)
+        self.divergence.check_step(value / examples)
+        (loss / examples).backward()
         if self.config.train.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
@@ -121,13 +134,8 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
-        batches = TrainingBatches(
-            self.data.train,
-            cfg.batch_size,
-            cfg.labelled_per_batch if self.kind.uses_labels else 0,
-            self.data_rng,
-            self.data.binarize == "dynamic",
-            self.config.data.shift,
+        batches = self.vae.training_batches(
+            self.data.train, self.config, self.data_rng, self.data.binarize == "dynamic"
         )
         total, seen, beta, waiting = 0.0, 0, 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
@@ -136,9 +144,9 @@ class Trainer:
         with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
             for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
-                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs)
+                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
                 total += self.train_step(x, y if self.kind.uses_labels else None, beta)
-                seen += x.shape[0]
+                seen += self.vae.examples_in(x)
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
         return {"train_elbo": -total / seen, "kl_weight": beta, "data_seconds": waiting[0]}
@@ -151,25 +159,77 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------
 
     def fit(self) -> list[dict[str, float]]:
-        """Train until ``train.epochs`` or early stopping; returns the history of all epochs."""
+        """Train until ``train.epochs`` or early stopping; returns the history of all epochs.
+
+        Raises
+        ------
+        TrainingError
+            If the loss diverges and ``train.on_divergence`` is ``"stop"`` or the rollbacks are used up.
+        """
         self.vae.train()
+        self._last_good = copy.deepcopy(self.state_dict())
         while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
             start = time.perf_counter()
-            row = self.train_epoch()
-            val = self.validate()
-            seconds = time.perf_counter() - start
-            self.epoch += 1
-            self.train_seconds += seconds
-            metrics = self.vae.validation_metrics(self.data.val)
-            self.selected_by, score = self.vae.selection(val, metrics)
-            improved = self.stopper.update(score, self.epoch, tie=val)
-            row.update(epoch=self.epoch, val_elbo=val, lr=self.optimizer.param_groups[0]["lr"], seconds=seconds)
-            row.update(metrics)
-            self.history.append(row)
-            self.scheduler.step()
-            self._record(improved)
-            self._say(row, improved)
+            try:
+                row = self.train_epoch()
+                val = self.validate()
+                self.divergence.check_validation(val)
+            except DivergedError as diverged:
+                self._diverged(diverged.reason)
+                continue
+            self._finish_epoch(row, val, time.perf_counter() - start)
         return self.history
+
+    def _finish_epoch(self, row: dict[str, float], val: float, seconds: float) -> None:
+        """Record a completed epoch: history, scheduler step, checkpoints, the last good state, the log line."""
+        self.epoch += 1
+        self.train_seconds += seconds
+        metrics = self.vae.validation_metrics(self.data.val)
+        self.selected_by, score = self.vae.selection(val, metrics)
+        improved = self.stopper.update(score, self.epoch, tie=val)
+        lr = self.optimizer.param_groups[0]["lr"]
+        row.update(epoch=self.epoch, val_elbo=val, lr=lr, seconds=seconds, rollbacks=self.rollbacks)
+        row.update(metrics)
+        self.history.append(row)
+        self.scheduler.step()
+        self._record(improved)
+        self._last_good = copy.deepcopy(self.state_dict())
+        self._say(row, improved)
+
+    def _diverged(self, reason: str) -> None:
+        """Stop with a clear error, or go back to the last good epoch with half the learning rate."""
+        cfg = self.config.train
+        where = f"at epoch {self.epoch + 1}, step {self.step}: {reason}"
+        if cfg.on_divergence == "rollback" and self.rollbacks < cfg.max_rollbacks:
+            rollbacks, scale = self.rollbacks + 1, self.lr_scale / 2
+            self.load_state_dict(self._last_good)
+            self.rollbacks, self.lr_scale = rollbacks, scale
+            self._schedule()
+            if self.log is not None:
+                self.log(
+                    f"rollback {rollbacks} of {cfg.max_rollbacks} {where}; back to epoch {self.epoch} "
+                    f"with the learning rate halved to {self.optimizer.param_groups[0]['lr']:.4g}"
+                )
+            return
+        used = f" after {self.rollbacks} rollbacks (train.max_rollbacks)" if cfg.on_divergence == "rollback" else ""
+        kept = f"; the checkpoint of epoch {self.epoch} is kept" if self.epoch and self.run_dir is not None else ""
+        raise TrainingError(
+            f"training diverged{used} {where}: lower train.lr, set train.grad_clip (e.g. 10), set "
+            f'train.on_divergence = "rollback", or check the data scale against the likelihood{kept}'
+        )
+
+    def _schedule(self) -> None:
+        """(Re)build the scheduler from the config at ``train.lr * lr_scale`` and replay the epochs done."""
+        train = self.config.train
+        for group in self.optimizer.param_groups:
+            group["lr"] = train.lr * self.lr_scale
+            group.pop("initial_lr", None)
+        self.scheduler = SCHEDULERS.build(train.scheduler, optimizer=self.optimizer, epochs=train.epochs)
+        with warnings.catch_warnings():
+            # replayed steps come before any optimizer step of this process, which torch warns about
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step", category=UserWarning)
+            for _ in range(self.epoch):
+                self.scheduler.step()
 
     @property
     def stopped_early(self) -> bool:
@@ -222,9 +282,14 @@ class Trainer:
             **self._best_payload(),
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
+            # for reference only: load_state_dict rebuilds the schedule from the config (see the class notes)
             "scheduler": self.scheduler.state_dict(),
+            "estimator": estimator_state(self.estimator),
             "stopper": self.stopper.state_dict(),
             "selected_by": self.selected_by,
+            "divergence": self.divergence.state_dict(),
+            "rollbacks": self.rollbacks,
+            "lr_scale": self.lr_scale,
             "history": self.history,
             "train_seconds": self.train_seconds,
             "torch_rng": torch.get_rng_state(),
@@ -232,22 +297,56 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue from a :meth:`state_dict`; a run that had stopped early gets fresh patience."""
+        """Continue from a :meth:`state_dict`, under this trainer's config (which a resume may have changed).
+
+        Keys of ``train`` a resume changed take effect: the optimizer's hyperparameters
+        (``train.lr`` included) come from the config, a different ``train.optimizer``
+        or ``train.estimator`` starts with fresh state, and the schedule is rebuilt
+        (see the class notes). A run that had stopped early gets fresh patience.
+        """
+        saved = state["config"]["train"]
         self.vae.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
+        self._load_optimizer(state["optimizer"], saved["optimizer"])
+        if _name(saved["estimator"], "estimator") == _name(self.config.train.estimator, "estimator"):
+            load_estimator_state(self.estimator, state.get("estimator", {}))
         self.stopper.load_state_dict(state["stopper"])
         self.selected_by = str(state.get("selected_by", self.selected_by))
         if self.stopper.should_stop:
             self.stopper.bad_epochs = 0
+        self.divergence.load_state_dict(state.get("divergence", {}))
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.rollbacks = int(state.get("rollbacks", 0))
+        # a new train.lr replaces the rate that divergence rollbacks had halved
+        self.lr_scale = float(state.get("lr_scale", 1.0)) if saved["lr"] == self.config.train.lr else 1.0
         self.history = [dict(row) for row in state["history"]]
         self.train_seconds = float(state["train_seconds"])
         torch.set_rng_state(state["torch_rng"])
         self.data_rng.set_state(state["data_rng"])
+        self._schedule()
+
+    def _load_optimizer(self, state: dict[str, Any], saved_spec: Any) -> None:
+        """The saved per-parameter state (moments, momentum) under the configured hyperparameters.
+
+        A checkpoint of another optimizer leaves this one fresh: its state would not fit.
+        """
+        if _name(saved_spec, "optimizer") != _name(self.config.train.optimizer, "optimizer"):
+            if self.log is not None:
+                self.log(
+                    f"train.optimizer changed from {_name(saved_spec, 'optimizer')!r} to "
+                    f"{_name(self.config.train.optimizer, 'optimizer')!r}: its state starts afresh"
+                )
+            return
+        fresh = self.optimizer.state_dict()["param_groups"]
+        groups = [{**now, "params": old["params"]} for now, old in zip(fresh, state["param_groups"], strict=True)]
+        self.optimizer.load_state_dict({**state, "param_groups": groups})
 
     @property
     def best_val_elbo(self) -> float:
         """Validation ELBO of the selected epoch (``-inf`` before the first)."""
         best = self.stopper.best_epoch
         return self.history[best - 1]["val_elbo"] if 0 < best <= len(self.history) else -math.inf
+
+
+def _name(spec: Any, kind: str) -> str:
+    """The registered name a component spec (a name or a table) refers to."""
+    return normalize_spec(spec, kind)["name"]

@@ -1,0 +1,83 @@
+"""Figures of a group model: whether the shared factor is in the content ``s`` and out of the style ``z``.
+
+Specified vs unspecified factors: a logistic regression fitted on the
+validation split predicts the factor the groups share from ``s`` (high is
+good) and from ``z`` (near chance is good), scored on the test split. With
+factor labels of two or more columns the whole code ``[s, z]`` is also scored
+for disentanglement (:mod:`pyro_vae.evaluation.disentanglement`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from pyro_vae.evaluation.disentanglement import disentanglement_metrics
+
+if TYPE_CHECKING:
+    from pyro_vae.data import DataBundle, Split
+    from pyro_vae.group_vae import GroupVAE
+
+__all__ = ["group_metrics", "shared_factor_accuracy"]
+
+#: examples encoded per forward pass
+_CHUNK = 1000
+
+
+@torch.no_grad()
+def _codes(vae: GroupVAE, split: Split) -> np.ndarray:
+    """Posterior means ``[s, z]`` of every example of ``split``, ``(N, s_dim + z_dim)``."""
+    was_training = vae.training
+    vae.eval()
+    try:
+        return torch.cat([vae.encode(x)[0] for x in split.x.split(_CHUNK)]).double().numpy()
+    finally:
+        vae.train(was_training)
+
+
+def _labels(split: Split) -> np.ndarray:
+    return split.labels.reshape(len(split), -1).numpy()
+
+
+def shared_factor_accuracy(fit_on: tuple[np.ndarray, np.ndarray], test_on: tuple[np.ndarray, np.ndarray]) -> float:
+    """Test accuracy of a logistic regression predicting labels from codes: ``(codes, labels)`` pairs."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    (x_fit, y_fit), (x_test, y_test) = fit_on, test_on
+    keep = y_fit >= 0
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+    model.fit(x_fit[keep], y_fit[keep])
+    known = y_test >= 0
+    return float(model.score(x_test[known], y_test[known]))
+
+
+def group_metrics(vae: GroupVAE, data: DataBundle, factor: int = 0) -> dict[str, Any]:
+    """``shared_factor_accuracy_s``/``_z`` and their chance level, plus disentanglement scores of ``[s, z]``.
+
+    ``factor`` is the label column the groups share (``data.group_factor``).
+    Accuracy near ``shared_factor_chance`` from ``z`` means the style holds no
+    trace of the shared factor.
+    """
+    if data.val.labels is None or data.test.labels is None:
+        return {}
+    val_codes, test_codes = _codes(vae, data.val), _codes(vae, data.test)
+    val_y, test_y = _labels(data.val), _labels(data.test)
+    s_dim = vae.s_dim
+    target_fit, target_test = val_y[:, factor], test_y[:, factor]
+    counts = np.bincount(target_test[target_test >= 0])
+    out: dict[str, Any] = {
+        "shared_factor_accuracy_s": shared_factor_accuracy(
+            (val_codes[:, :s_dim], target_fit), (test_codes[:, :s_dim], target_test)
+        ),
+        "shared_factor_accuracy_z": shared_factor_accuracy(
+            (val_codes[:, s_dim:], target_fit), (test_codes[:, s_dim:], target_test)
+        ),
+        "shared_factor_chance": float(counts.max() / counts.sum()),
+    }
+    if val_y.shape[1] >= 2 and (val_y >= 0).all() and (test_y >= 0).all():
+        out.update(disentanglement_metrics(val_codes, val_y, test_codes, test_y))
+    return out
