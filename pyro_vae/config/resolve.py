@@ -59,5 +59,5 @@ def _with_kind_defaults(values: dict[str, Any]) -> dict[str, Any]:
         section, name = key.split(".")
         part = values.get(section, {})
         if isinstance(part, dict) and name not in part:
-            values[section] = {**part, name: default(values) if callable(default) else default}
+            values[section] = {**part, name: default(config_from_dict(values)) if callable(default) else default}
     return values

@@ -9,10 +9,15 @@ call in the package that adds it) and a builder ``(ModelConfig, DataShape) -> VA
 nothing in :mod:`pyro_vae.config` changes.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
 from pyro_vae.kinds._shape import DataShape
+
+if TYPE_CHECKING:
+    from pyro_vae.config.schema import RunConfig
 
 __all__ = ["MODEL_KINDS", "DataShape", "ModelKind", "labelled_per_batch"]
 
@@ -29,12 +34,9 @@ MODEL_KINDS.register("vae")(
 LABELLED_SHARE = 1 / 8
 
 
-def labelled_per_batch(values: dict[str, Any]) -> int:
+def labelled_per_batch(config: RunConfig) -> int:
     """Default ``train.labelled_per_batch`` of kind ss_vae: :data:`LABELLED_SHARE` of the batch (at least 1)."""
-    from pyro_vae.config.schema import TrainConfig  # the config package imports this one
-
-    train = values.get("train", {})
-    size = train.get("batch_size", TrainConfig.batch_size) if isinstance(train, dict) else None
+    size = config.train.batch_size
     if isinstance(size, bool) or not isinstance(size, int) or size < 2:
         return 0  # batches of one row cannot mix; validation names a bad batch size
     return max(1, round(size * LABELLED_SHARE))

@@ -49,8 +49,8 @@ class ModelKind:
         satisfy), or ``None``.
     defaults
         Dotted configuration keys (``"model.likelihood"``) this kind sets when the
-        configuration leaves them out, each a value or a function of the whole
-        configuration (a nested dict, before validation) returning one.
+        configuration leaves them out, each a value or a function of the configuration
+        (a ``RunConfig`` with the schema's defaults, before validation) returning one.
     """
 
     builder: str
