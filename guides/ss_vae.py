@@ -187,8 +187,10 @@ class SSVAEGuide(PyroModule):
         loss = sum(cross_entropy(adv(z), t, reduction="none") for adv, t in zip(self.adversaries, targets, strict=True))
         pyro.factor("adversary", self.auxiliary.adversary * loss.sum(), has_rsample=True)
 
-    def _consistency_term(self, x: Tensor, logits: list[Tensor]) -> None:
-        """Squared distance between class probabilities of the images and of translated copies."""
+    def consistency_loss(self, x: Tensor, logits: list[Tensor]) -> Tensor:
+        """Squared distance between class probabilities of the images and of translated copies, summed."""
         moved = self.classify(random_shift(x, self.auxiliary.consistency_shift, None))
-        loss = sum(((a.softmax(-1) - b.softmax(-1)) ** 2).sum() for a, b in zip(logits, moved, strict=True))
-        pyro.factor("consistency", self.auxiliary.consistency * loss, has_rsample=True)
+        return sum(((a.softmax(-1) - b.softmax(-1)) ** 2).sum() for a, b in zip(logits, moved, strict=True))
+
+    def _consistency_term(self, x: Tensor, logits: list[Tensor]) -> None:
+        pyro.factor("consistency", self.auxiliary.consistency * self.consistency_loss(x, logits), has_rsample=True)

@@ -28,10 +28,21 @@ from pyro_vae.vae import VAE
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["SSVAE", "SS_OPTIONS", "build_ss_vae"]
+__all__ = [
+    "SSVAE",
+    "SS_OPTIONS",
+    "build_ss_vae",
+    "consistency_shift",
+    "consistency_weight",
+]
 
-#: [model] fields only the semi-supervised kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`)
+#: [model] fields only the semi-supervised kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`;
+#: ``consistency_shift`` None: derived from the image size by :func:`consistency_shift`)
 SS_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("ss_vae").options
+#: the default ``model.consistency`` on images (on other data the term does not apply: 0)
+IMAGE_CONSISTENCY = 30.0
+#: the default ``model.consistency_shift`` is this share of the smaller image side (2 pixels on 28x28, 1 on 8x8)
+SHIFT_SHARE = 1 / 14
 #: hidden width of the adversaries that predict labels from z
 ADVERSARY_HIDDEN = 256
 
@@ -102,8 +113,22 @@ class SSVAE(VAE):
         )
 
     def validation_metrics(self, split: Split) -> dict[str, float]:
-        """Accuracy of ``q(y_k | x)`` on the validation split per factor (logged, not used to select epochs)."""
+        """Accuracy of ``q(y_k | x)`` on the validation split per factor (see :meth:`selection`)."""
         return {f"val_accuracy_{name}": acc for name, acc in accuracy(self, split).items()}
+
+    def selection(self, val_elbo: float, metrics: dict[str, float]) -> tuple[str, float]:
+        """The semi-supervised validation rule: mean validation accuracy of ``q(y | x)`` where labels allow.
+
+        The ELBO does not measure the classifier (the classification term is not
+        part of it, and a confident classifier can lower it), so the best epoch is
+        the one with the highest accuracy averaged over the factors the
+        validation split has labels for (ties broken by the validation ELBO); with none, the validation ELBO.
+        """
+        accuracies = [metrics[f"val_accuracy_{name}"] for name in self.factors]
+        known = [acc for acc in accuracies if math.isfinite(acc)]
+        if not known:
+            return super().selection(val_elbo, metrics)
+        return "validation accuracy", sum(known) / len(known)
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Test accuracy of ``q(y|x)`` and label leakage into ``z``, per factor (see :mod:`pyro_vae.evaluation.ss`)."""
@@ -141,7 +166,7 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or not math.isfinite(value):
             raise ConfigError(f"model.{option} must be a non-negative number, got {value!r}")
     shift = _option(config, "consistency_shift")
-    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 1:
+    if shift is not None and (isinstance(shift, bool) or not isinstance(shift, int) or shift < 1):
         raise ConfigError(f"model.consistency_shift must be a positive number of pixels, got {shift!r}")
     if _option(config, "consistency") > 0 and len(shape.event_shape) != 3:
         raise ConfigError(
@@ -154,6 +179,21 @@ def _check_options(config: ModelConfig, shape: DataShape) -> list[str]:
 def _option(config: ModelConfig, name: str) -> Any:
     value = getattr(config, name)
     return SS_OPTIONS[name] if value is None else value
+
+
+def consistency_shift(config: ModelConfig, shape: DataShape) -> int:
+    """``model.consistency_shift``, or by default :data:`SHIFT_SHARE` of the smaller image side (at least 1 pixel)."""
+    shift = _option(config, "consistency_shift")
+    if shift is not None or len(shape.event_shape) != 3:
+        return 1 if shift is None else shift
+    return max(1, round(min(shape.event_shape[1:]) * SHIFT_SHARE))
+
+
+def consistency_weight(config: ModelConfig, shape: DataShape) -> float:
+    """``model.consistency``, or by default :data:`IMAGE_CONSISTENCY` on images and 0 on other data."""
+    if config.consistency is not None:
+        return float(config.consistency)
+    return IMAGE_CONSISTENCY if len(shape.event_shape) == 3 else 0.0
 
 
 def build_ss_vae(config: ModelConfig, shape: DataShape) -> SSVAE:
@@ -201,8 +241,10 @@ def _build(config: ModelConfig, shape: DataShape, factors: list[str]) -> SSVAE:
         factors,
         classes,
         AuxiliaryTerms(
-            *(float(_option(config, name)) for name in ("alpha", "adversary", "consistency")),
-            consistency_shift=_option(config, "consistency_shift"),
+            alpha=float(_option(config, "alpha")),
+            adversary=float(_option(config, "adversary")),
+            consistency=consistency_weight(config, shape),
+            consistency_shift=consistency_shift(config, shape),
         ),
         adversaries,
     )

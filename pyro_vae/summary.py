@@ -26,7 +26,8 @@ def _training_figures(trainer: Trainer) -> dict[str, Any]:
     return {
         "epochs": epochs,
         "best_epoch": trainer.stopper.best_epoch,
-        "best_val_elbo": trainer.stopper.best,
+        "best_val_elbo": trainer.best_val_elbo,
+        "selected_by": trainer.selected_by,
         "stopped_early": trainer.stopped_early,
         "train_seconds": trainer.train_seconds,
         "seconds_per_epoch": trainer.train_seconds / max(epochs, 1),

@@ -112,6 +112,13 @@ class VAE(nn.Module):
         """Figures this kind of model adds to each epoch's row of ``metrics.csv`` (none for a plain VAE)."""
         return {}
 
+    def selection(self, val_elbo: float, metrics: dict[str, float]) -> tuple[str, float]:
+        """What picks the best epoch and drives early stopping: its name and this epoch's value (higher is better).
+
+        A plain VAE is selected by its validation ELBO; ``metrics`` is :meth:`validation_metrics`' output.
+        """
+        return "validation ELBO", val_elbo
+
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Figures this kind of model adds to ``summary.json`` (none for a plain VAE)."""
         return {}

@@ -94,13 +94,38 @@ def test_direct_path_is_taken_only_where_it_is_exact():
     assert not direct_ss_applies(vae.model, vae.guide, (x, y), {"y": y})
     assert not direct_ss_applies(vae.guide, vae.model, (x,), {})
     images = torch.bernoulli(torch.full((6, 1, 4, 4), 0.5))
-    for term in ("adversary", "consistency"):  # these draw their own noise: left to TraceEnum_ELBO
+    for term, direct in (("adversary", False), ("consistency", True)):  # the adversary is left to TraceEnum_ELBO
         config = ModelConfig(kind="ss_vae", z_dim=2, network={"name": "mlp", "hidden": [7]}, **{term: 1.0})
         other = build_ss_vae(config, DataShape((1, 4, 4), (3,)))
         other.train()
-        assert not direct_ss_applies(other.model, other.guide, (images,), {"y": y})
+        assert direct_ss_applies(other.model, other.guide, (images,), {"y": y}) == direct
         other.eval()  # evaluation has no training-only terms
         assert direct_ss_applies(other.model, other.guide, (images,), {"y": y})
+
+
+@pytest.mark.parametrize("case", ["one-factor", "two-factors"])
+def test_direct_loss_with_the_consistency_term_matches_trace_enum(case, monkeypatch):
+    """The consistency term draws its translations before z on both paths: same value and gradient."""
+    classes, labels = LABELS[case]
+    torch.manual_seed(0)
+    config = ModelConfig(
+        kind="ss_vae",
+        z_dim=2,
+        network={"name": "mlp", "hidden": [7]},
+        alpha=2.0,
+        consistency=5.0,
+        features=8,
+        factors=[f"f{k}" for k in range(len(classes))] if len(classes) > 1 else None,
+    )
+    vae = build_ss_vae(config, DataShape((1, 4, 4), classes)).double().train()
+    assert vae.guide.auxiliary.consistency_shift == 1  # the default for 4x4 images
+    x, y = torch.bernoulli(torch.full((6, 1, 4, 4), 0.4, dtype=torch.float64)), torch.tensor(labels)
+    direct, direct_grads = _loss_and_grads(vae, x, y, traced=False, monkeypatch=monkeypatch)
+    traced, traced_grads = _loss_and_grads(vae, x, y, traced=True, monkeypatch=monkeypatch)
+    assert direct == pytest.approx(traced, rel=1e-10)
+    assert direct_grads.keys() == traced_grads.keys()
+    for name, grad in direct_grads.items():
+        torch.testing.assert_close(grad, traced_grads[name], rtol=1e-8, atol=1e-10, msg=name)
 
 
 def test_training_on_the_direct_path_reproduces_training_on_the_traced_path(monkeypatch):

@@ -128,7 +128,7 @@ def test_the_semi_supervised_defaults_come_from_the_kind_table():
     from pyro_vae.ss_vae import SS_OPTIONS
 
     assert dict(SS_OPTIONS) == dict(MODEL_KINDS.get("ss_vae").options)
-    assert SS_OPTIONS["alpha"] == 1.0 and SS_OPTIONS["consistency_shift"] == 2
+    assert SS_OPTIONS["alpha"] == 100.0 and SS_OPTIONS["consistency_shift"] is None  # None: from the image size
 
 
 @pytest.mark.parametrize("name", pyro_vae.__all__)

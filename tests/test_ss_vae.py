@@ -148,8 +148,7 @@ def digits_run(tmp_path_factory):
         out=out,
         kind="ss_vae",
         factors=["digit"],
-        z_dim=4,
-        epochs=15,
+        epochs=25,
         batch_size=64,
         labelled_per_batch=16,
         eval={"samples": 40},
@@ -187,7 +186,8 @@ def logistic_regression_accuracy(result) -> float:
 
 def test_semi_supervised_digits_beat_a_classifier_trained_on_the_labelled_subset(digits_run):
     """With 20 labels, the unlabelled rows lift q(y|x) clearly above the same classifier (and logistic
-    regression) fitted on those 20 labelled examples alone (seeded: measured 0.71 against 0.62 and 0.62)."""
+    regression) fitted on those 20 labelled examples alone (seeded, the kind's defaults, grey-level images:
+    measured 0.80 against 0.73 and 0.71)."""
     _, result = digits_run
     assert int((result.data.train.labels >= 0).sum()) == 20
     baselines = {"same classifier": supervised_only_accuracy(result), "logistic": logistic_regression_accuracy(result)}

@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pyro_vae.config.overrides import apply_overrides, merge_keywords
-from pyro_vae.config.schema import RunConfig, config_from_dict, config_to_dict
+from pyro_vae.config.schema import ModelConfig, RunConfig, config_from_dict, config_to_dict
 from pyro_vae.config.toml_io import read_toml
 from pyro_vae.config.validate import validate_config
 from pyro_vae.errors import ConfigError
+from pyro_vae.kinds import MODEL_KINDS
 
 __all__ = ["ConfigSource", "resolve_config"]
 
@@ -44,4 +45,19 @@ def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), *
     """
     values = merge_keywords(_as_dict(source), keywords)
     apply_overrides(values, overrides)
-    return validate_config(config_from_dict(values))
+    return validate_config(config_from_dict(_with_kind_defaults(values)))
+
+
+def _with_kind_defaults(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with the keys the model kind sets when they are left out (:attr:`ModelKind.defaults`) filled in."""
+    model = values.get("model", {})
+    kind = model.get("kind", ModelConfig.kind) if isinstance(model, dict) else None
+    if kind not in MODEL_KINDS.names():
+        return values  # validation names the problem
+    values = dict(values)
+    for key, default in MODEL_KINDS.get(kind).defaults.items():
+        section, name = key.split(".")
+        part = values.get(section, {})
+        if isinstance(part, dict) and name not in part:
+            values[section] = {**part, name: default(config_from_dict(values)) if callable(default) else default}
+    return values

@@ -11,9 +11,10 @@ term ``alpha * -log q(y | x)`` on known labels is added to the loss.
 :func:`direct_ss_loss` computes exactly this from the model's and guide's own
 distributions, group by group (:func:`~pyro_vae.label_groups.label_groups`),
 with the same random draws as the traced path: the same value and gradient up
-to float rounding (tested against ``TraceEnum_ELBO``). The adversarial and
-consistency terms (which draw their own randomness) and anything else are
-left to the traced path by :func:`direct_ss_applies`.
+to float rounding (tested against ``TraceEnum_ELBO``). The consistency term
+draws its translations first, as the guide does, so it is reproduced too; the
+adversarial term and anything else are left to the traced path by
+:func:`direct_ss_applies`.
 """
 
 from __future__ import annotations
@@ -45,14 +46,8 @@ def direct_ss_applies(model: Callable[..., Any], guide: Callable[..., Any], args
         and set(kwargs) <= ({"kl_weight"} if len(args) == 2 else {"y", "kl_weight"})
         and not am_i_wrapped()
         and model.prior.guide_family == "normal"
-        and not (guide.training and _draws_auxiliary_noise(guide))
+        and not (guide.training and guide.adversaries is not None and guide.auxiliary.adversary > 0)
     )
-
-
-def _draws_auxiliary_noise(guide: SSVAEGuide) -> bool:
-    """Whether the guide's training-only terms include the adversary or the consistency term."""
-    adversary = guide.adversaries is not None and guide.auxiliary.adversary > 0
-    return adversary or guide.auxiliary.consistency > 0
 
 
 def direct_ss_loss(
@@ -61,7 +56,7 @@ def direct_ss_loss(
     """``-ELBO`` summed over the batch, plus the guide's classification term (check :func:`direct_ss_applies`)."""
     logits = guide.classify(x)
     features = guide.body(x)
-    loss = x.new_zeros(())
+    loss = _consistency_term(guide, x, logits)  # its translations are drawn before z, as in the guide
     for group in label_groups(y, x.shape[0], len(model.factors)):
         loss = loss - _group_elbo(model, guide, x, y, group, logits, features, kl_weight)
         loss = loss + _classification_term(guide, y, group, logits)
@@ -109,3 +104,10 @@ def _classification_term(guide: SSVAEGuide, y: Tensor | None, group: LabelGroup,
         if known is not None:
             total = total + guide.auxiliary.alpha * cross_entropy(logits[k][group.index], known, reduction="sum")
     return total
+
+
+def _consistency_term(guide: SSVAEGuide, x: Tensor, logits: list[Tensor]) -> Tensor:
+    """``consistency * sum ||q(y | x) - q(y | x')||^2`` over a translated copy ``x'`` (training mode only)."""
+    if not guide.training or guide.auxiliary.consistency <= 0:
+        return x.new_zeros(())
+    return guide.auxiliary.consistency * guide.consistency_loss(x, logits)

@@ -9,10 +9,17 @@ call in the package that adds it) and a builder ``(ModelConfig, DataShape) -> VA
 nothing in :mod:`pyro_vae.config` changes.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from pyro_vae.kinds._registry import MODEL_KINDS, ModelKind
 from pyro_vae.kinds._shape import DataShape
 
-__all__ = ["MODEL_KINDS", "DataShape", "ModelKind"]
+if TYPE_CHECKING:
+    from pyro_vae.config.schema import RunConfig
+
+__all__ = ["MODEL_KINDS", "DataShape", "ModelKind", "labelled_per_batch"]
 
 MODEL_KINDS.register("vae")(
     ModelKind(
@@ -23,6 +30,18 @@ MODEL_KINDS.register("vae")(
     )
 )
 
+#: the default ``train.labelled_per_batch`` of kind ss_vae is this share of ``train.batch_size`` (16 of 128)
+LABELLED_SHARE = 1 / 8
+
+
+def labelled_per_batch(config: RunConfig) -> int:
+    """Default ``train.labelled_per_batch`` of kind ss_vae: :data:`LABELLED_SHARE` of the batch (at least 1)."""
+    size = config.train.batch_size
+    if isinstance(size, bool) or not isinstance(size, int) or size < 2:
+        return 0  # batches of one row cannot mix; validation names a bad batch size
+    return max(1, round(size * LABELLED_SHARE))
+
+
 MODEL_KINDS.register("ss_vae")(
     ModelKind(
         builder="pyro_vae.ss_vae:build_ss_vae",
@@ -31,11 +50,20 @@ MODEL_KINDS.register("ss_vae")(
         options={
             "factors": None,
             "classifier": None,
-            "alpha": 1.0,
+            "alpha": 100.0,  # nats per labelled row (Kingma et al.'s 0.1 N is ~1 per labelled row on digits: too weak)
             "adversary": 0.0,
-            "consistency": 0.0,
-            "consistency_shift": 2,
+            "consistency": 0.0,  # on images: pyro_vae.ss_vae.IMAGE_CONSISTENCY (see consistency_weight)
+            "consistency_shift": None,  # None: a share of the image side (pyro_vae.ss_vae.consistency_shift)
             "features": 256,
+        },
+        # set when the configuration leaves them out: the classifier sees grey levels (a binarized test
+        # image loses what tells digits apart), a style z of 8, labelled rows in every batch, and no early
+        # stop on a noisy validation accuracy (the best epoch is still selected: SSVAE.selection)
+        defaults={
+            "model.likelihood": "continuous_bernoulli",
+            "model.z_dim": 8,
+            "train.labelled_per_batch": labelled_per_batch,
+            "train.patience": 0,
         },
     )
 )

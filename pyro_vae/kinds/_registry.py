@@ -47,6 +47,10 @@ class ModelKind:
         ``"module:function"`` called with the whole ``RunConfig`` and the data's
         ``DataShape`` before the model is built (raises on what the data cannot
         satisfy), or ``None``.
+    defaults
+        Dotted configuration keys (``"model.likelihood"``) this kind sets when the
+        configuration leaves them out, each a value or a function of the configuration
+        (a ``RunConfig`` with the schema's defaults, before validation) returning one.
     """
 
     builder: str
@@ -55,6 +59,7 @@ class ModelKind:
     options: Mapping[str, Any] = field(default_factory=dict)
     check: str | None = None
     nested_plates: bool = False
+    defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for path in (self.builder, self.check or "check:ok"):

@@ -21,20 +21,24 @@ def kl_weight(step: int, steps_per_epoch: int, warmup_epochs: float) -> float:
 
 @dataclass
 class EarlyStopping:
-    """Track the best validation ELBO; stop after ``patience`` epochs without improvement.
+    """Track the best validation score; stop after ``patience`` epochs without improvement.
 
-    ``patience == 0`` never stops (the best epoch is still tracked).
+    The score is the validation ELBO, or what the model's ``selection`` names; ``tie`` breaks
+    equal scores (the trainer passes the validation ELBO: of two epochs with the same validation
+    accuracy, the one with the better ELBO). ``patience == 0`` never stops (the best epoch is
+    still tracked).
     """
 
     patience: int
     best: float = -math.inf
     best_epoch: int = 0
     bad_epochs: int = 0
+    best_tie: float = -math.inf
 
-    def update(self, value: float, epoch: int) -> bool:
-        """Record epoch ``epoch``'s validation ELBO; return whether it is the best so far."""
-        if value > self.best:
-            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+    def update(self, value: float, epoch: int, tie: float = -math.inf) -> bool:
+        """Record epoch ``epoch``'s validation score; return whether it is the best so far."""
+        if value > self.best or (value == self.best and tie > self.best_tie):
+            self.best, self.best_tie, self.best_epoch, self.bad_epochs = value, tie, epoch, 0
             return True
         self.bad_epochs += 1
         return False
@@ -44,9 +48,15 @@ class EarlyStopping:
         return self.patience > 0 and self.bad_epochs >= self.patience
 
     def state_dict(self) -> dict[str, float | int]:
-        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+        return {
+            "best": self.best,
+            "best_tie": self.best_tie,
+            "best_epoch": self.best_epoch,
+            "bad_epochs": self.bad_epochs,
+        }
 
     def load_state_dict(self, state: dict[str, float | int]) -> None:
         self.best = float(state["best"])
         self.best_epoch = int(state["best_epoch"])
         self.bad_epochs = int(state["bad_epochs"])
+        self.best_tie = float(state.get("best_tie", -math.inf))

@@ -110,6 +110,8 @@ class Trainer:
         self.lr_scale = 1.0
         self.train_seconds = 0.0
         self._best_state: dict[str, torch.Tensor] | None = None
+        #: what selects the best epoch (:meth:`VAE.selection`), known after the first validation
+        self.selected_by = "validation ELBO"
         self._last_good: dict[str, Any] | None = None
         self._schedule()
 
@@ -182,10 +184,12 @@ class Trainer:
         """Record a completed epoch: history, scheduler step, checkpoints, the last good state, the log line."""
         self.epoch += 1
         self.train_seconds += seconds
-        improved = self.stopper.update(val, self.epoch)
+        metrics = self.vae.validation_metrics(self.data.val)
+        self.selected_by, score = self.vae.selection(val, metrics)
+        improved = self.stopper.update(score, self.epoch, tie=val)
         lr = self.optimizer.param_groups[0]["lr"]
         row.update(epoch=self.epoch, val_elbo=val, lr=lr, seconds=seconds, rollbacks=self.rollbacks)
-        row.update(self.vae.validation_metrics(self.data.val))
+        row.update(metrics)
         self.history.append(row)
         self.scheduler.step()
         self._record(improved)
@@ -240,7 +244,7 @@ class Trainer:
             )
             if self.stopped_early:
                 self.log(
-                    f"early stop: no better validation ELBO for {self.stopper.patience} epochs "
+                    f"early stop: no better {self.selected_by} for {self.stopper.patience} epochs "
                     f"(best {self.stopper.best:.3f} at epoch {self.stopper.best_epoch})"
                 )
 
@@ -266,7 +270,7 @@ class Trainer:
         }
 
     def restore_best(self) -> None:
-        """Load the parameters of the epoch with the best validation ELBO into the VAE."""
+        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says)."""
         if self._best_state is not None:
             self.vae.load_state_dict(self._best_state)
         elif self.run_dir is not None and self.run_dir.best.is_file():
@@ -282,6 +286,7 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "estimator": estimator_state(self.estimator),
             "stopper": self.stopper.state_dict(),
+            "selected_by": self.selected_by,
             "divergence": self.divergence.state_dict(),
             "rollbacks": self.rollbacks,
             "lr_scale": self.lr_scale,
@@ -305,6 +310,7 @@ class Trainer:
         if _name(saved["estimator"], "estimator") == _name(self.config.train.estimator, "estimator"):
             load_estimator_state(self.estimator, state.get("estimator", {}))
         self.stopper.load_state_dict(state["stopper"])
+        self.selected_by = str(state.get("selected_by", self.selected_by))
         if self.stopper.should_stop:
             self.stopper.bad_epochs = 0
         self.divergence.load_state_dict(state.get("divergence", {}))
@@ -336,7 +342,9 @@ class Trainer:
 
     @property
     def best_val_elbo(self) -> float:
-        return self.stopper.best if self.history else -math.inf
+        """Validation ELBO of the selected epoch (``-inf`` before the first)."""
+        best = self.stopper.best_epoch
+        return self.history[best - 1]["val_elbo"] if 0 < best <= len(self.history) else -math.inf
 
 
 def _name(spec: Any, kind: str) -> str:
