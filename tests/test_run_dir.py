@@ -99,7 +99,14 @@ def copy_run(source: Path, target: Path) -> Path:
 # -- two processes, one directory -------------------------------------------------------------
 
 
+def _one_thread() -> None:
+    """A forked child computes on one thread: OpenMP's pool, started by earlier tests in the parent, is not
+    carried over by fork, and a parallel region in the child would wait for it forever."""
+    torch.set_num_threads(1)
+
+
 def _race_child(out: str, barrier, results) -> None:
+    _one_thread()
     barrier.wait()
     try:
         tiny_fit(Path(out))
@@ -295,6 +302,7 @@ def test_ctrl_c_during_the_first_checkpoint_write_leaves_nothing(tmp_path, monke
 
 
 def _killed_in_first_write(out: str) -> None:
+    _one_thread()
     def killed(tmp: Path, data: bytes) -> None:
         if tmp.name.startswith(".best.pt."):
             tmp.write_bytes(data[: len(data) // 2])
