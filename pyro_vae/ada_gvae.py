@@ -21,7 +21,7 @@ from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig, RunConfig
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation.groups import code_metrics
-from pyro_vae.group_vae import check_grouping, group_batches
+from pyro_vae.group_vae import check_grouping, group_batches, grouping
 from pyro_vae.group_vae_pictures import write_pair_pictures
 from pyro_vae.guides.ada_gvae import AdaptivePairGuide
 from pyro_vae.guides.group_vae import CONTENT_POOLING
@@ -74,10 +74,9 @@ def check_pairs(config: RunConfig, shape: DataShape) -> None:
         As :func:`~pyro_vae.group_vae.check_grouping`, or for ``data.group_size`` other than 2.
     """
     check_grouping(config, shape)
-    if config.data.groups == "label" and config.data.group_size != 2:
-        raise ConfigError(
-            f"model kind 'ada_gvae' compares pairs: set data.group_size = 2 (got {config.data.group_size})"
-        )
+    groups, size, _, _ = grouping(config.data)
+    if groups == "label" and size != 2:
+        raise ConfigError(f"model kind 'ada_gvae' compares pairs: set data.group_size = 2 (got {size})")
 
 
 def build_ada_gvae(config: ModelConfig, shape: DataShape) -> AdaGVAE:

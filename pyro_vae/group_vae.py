@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from pyro_vae._pyro import local_params
-from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.config.schema import DataConfig, ModelConfig, RunConfig
 from pyro_vae.data.groups import GroupBatches, groups_by_label, pairs_sharing_factors
 from pyro_vae.errors import ConfigError, DataError
 from pyro_vae.evaluation.groups import group_metrics
@@ -36,7 +36,7 @@ from pyro_vae.vae import VAE
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["GROUP_OPTIONS", "GroupVAE", "build_group_vae", "check_grouping", "group_batches"]
+__all__ = ["GROUP_OPTIONS", "GroupVAE", "build_group_vae", "check_grouping", "group_batches", "grouping"]
 
 #: [model] fields only the group kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`)
 GROUP_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("group_vae").options
@@ -94,20 +94,30 @@ class GroupVAE(VAE):
         return write_group_pictures(self, data, history, folder)
 
 
+def grouping(data: DataConfig) -> tuple[str, int, int, int]:
+    """``data.groups``, ``group_size``, ``group_factor`` and ``shared_factors``, unset ones at their defaults."""
+    return (
+        data.groups or "label",
+        2 if data.group_size is None else data.group_size,
+        data.group_factor or 0,
+        data.shared_factors or 0,
+    )
+
+
 def group_batches(split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool) -> GroupBatches:
     """An epoch of groups as ``[data]`` asks: members sharing a label's value, or pairs sharing factors."""
-    data = config.data
-    if data.groups == "pairs":
+    groups, size, factor, shared = grouping(config.data)
+    if groups == "pairs":
 
         def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
-            return pairs_sharing_factors(labels.reshape(len(labels), -1), data.shared_factors, g)[0]
+            return pairs_sharing_factors(labels.reshape(len(labels), -1), shared, g)[0]
 
     else:
 
         def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
-            return groups_by_label(labels.reshape(len(labels), -1)[:, data.group_factor], data.group_size, g)
+            return groups_by_label(labels.reshape(len(labels), -1)[:, factor], size, g)
 
-    return GroupBatches(split, config.train.batch_size, rule, generator, dynamic_binarize, data.shift)
+    return GroupBatches(split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift)
 
 
 def _option(config: ModelConfig, name: str) -> Any:
@@ -123,22 +133,20 @@ def check_grouping(config: RunConfig, shape: DataShape) -> None:
     ConfigError, DataError
         An unknown grouping, a group size below 2, a label column or factor count the data lacks.
     """
-    data = config.data
-    if data.groups not in GROUPINGS:
-        raise ConfigError(f"data.groups must be one of {', '.join(GROUPINGS)}, got {data.groups!r}")
+    groups, size, factor, _ = grouping(config.data)
+    if groups not in GROUPINGS:
+        raise ConfigError(f"data.groups must be one of {', '.join(GROUPINGS)}, got {groups!r}")
     if not shape.classes:
         raise DataError(
             "model kind 'group_vae' forms groups from labels, but the data has none: give labels or group ids "
             "(labels= from Python, an npz label_key, a csv label_column), or use a labelled source"
         )
-    if data.groups == "label":
-        if isinstance(data.group_size, bool) or data.group_size < 2:
-            raise ConfigError(
-                f"data.group_size must be at least 2 (a group of one shares nothing), got {data.group_size!r}"
-            )
-        if not 0 <= data.group_factor < len(shape.classes):
+    if groups == "label":
+        if isinstance(size, bool) or size < 2:
+            raise ConfigError(f"data.group_size must be at least 2 (a group of one shares nothing), got {size!r}")
+        if not 0 <= factor < len(shape.classes):
             raise DataError(
-                f"data.group_factor = {data.group_factor} names a label column the data lacks: it has "
+                f"data.group_factor = {factor} names a label column the data lacks: it has "
                 f"{len(shape.classes)} (0..{len(shape.classes) - 1})"
             )
     elif len(shape.classes) < 2:

@@ -52,5 +52,6 @@ def write_vae_pictures(
         grid = latent_grid(vae.sample_prior(GRID_DRAWS), GRID_SIZE)
         written.append(save_manifold(vae.decode(grid), GRID_SIZE, folder / "manifold.png", value_range))
     z = torch.cat([vae.encode(x)[0] for x in test.x.split(ENCODE_CHUNK)])
-    written.append(save_latent_scatter(z, test.labels, folder / "latent.png"))
+    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]  # coloured by the first
+    written.append(save_latent_scatter(z, labels, folder / "latent.png"))
     return written

@@ -492,3 +492,26 @@ def test_a_bad_grayscale_value_is_a_data_error(tmp_path: Path) -> None:
     root = _folder(tmp_path / "imgs", True)
     with pytest.raises(PyroVAEError, match=re.escape('data.grayscale must be true, false or "auto"')):
         image_folder(str(root), grayscale="sometimes")
+
+
+def test_channels_last_images_are_reordered_with_a_note():
+    import warnings
+
+    from pyro_vae.data import as_examples
+    from pyro_vae.errors import InputNotice
+
+    x = torch.arange(2 * 8 * 6 * 3, dtype=torch.float32).reshape(2, 8, 6, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = as_examples(x.numpy())
+    assert out.shape == (2, 3, 8, 6)
+    assert torch.equal(out[1, 2], x[1, :, :, 2])
+    assert any(isinstance(w.message, InputNotice) and "channels-last" in str(w.message) for w in caught)
+    # (N, C, H, W) with a small last axis that is a width, not channels: left alone
+    assert as_examples(torch.zeros(2, 3, 8, 4).numpy()).shape == (2, 3, 8, 4)
+
+
+def test_channels_last_memory_mapped_images_are_refused(tmp_path):
+    np.save(tmp_path / "x.npy", np.zeros((4, 8, 8, 3), dtype=np.uint8))
+    with pytest.raises(DataError, match=r"looks like channels-last images .* set data\.mmap = false"):
+        pyro_vae.fit(data=str(tmp_path / "x.npy"), **{"data.mmap": True, "train.epochs": 1}, progress=False)

@@ -256,3 +256,28 @@ def test_a_group_kind_on_unlabelled_data_is_refused(tmp_path):
 
     with pytest.raises(pyro_vae.DataError, match="model kind 'group_vae' forms groups from labels"):
         pyro_vae.fit(data=torch.rand(60, 4).numpy(), **{"model.kind": "group_vae", "train.epochs": 1}, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model.kind": "vae", "data.groups": "label"}, "data.groups applies to the kinds that train on groups"),
+        ({"model.kind": "vae", "data.group_size": 5}, "data.group_size applies to the kinds that train on groups"),
+        (
+            {"data.groups": "pairs", "data.group_size": 3},
+            "data.group_size applies to data.groups = 'label', not 'pairs'",
+        ),
+        ({"data.groups": "pairs", "data.group_factor": 1}, "data.group_factor applies to data.groups = 'label'"),
+        ({"data.shared_factors": 2}, "data.shared_factors applies to data.groups = 'pairs', not 'label'"),
+    ],
+    ids=["groups-for-a-plain-vae", "size-for-a-plain-vae", "size-for-pairs", "factor-for-pairs", "shared-for-labels"],
+)
+def test_a_grouping_key_that_does_not_apply_is_refused(overrides, message):
+    import re
+
+    import pyro_vae
+    from pyro_vae.config import resolve_config
+
+    options = {k: v for k, v in SHAPES.items() if not k.startswith("model.") or k == "model.kind"}
+    with pytest.raises(pyro_vae.ConfigError, match=re.escape(message)):
+        resolve_config(None, **{**options, **overrides})

@@ -105,3 +105,14 @@ def test_group_batches_stack_members_and_redraw_each_epoch():
 def test_group_batches_need_labels():
     with pytest.raises(DataError, match="groups are formed from labels, but this data has none"):
         GroupBatches(Split(torch.zeros(4, 2), None), 2, lambda labels, g: groups_by_label(labels, 2, g))
+
+
+def test_a_pair_is_another_example_whenever_one_shares_the_kept_factors():
+    factors = shapes(image_size=8, n=2000, seed=3).labels
+    pairs, kept = pairs_sharing_factors(factors, 1, _gen())
+    assert (pairs[:, 0] != pairs[:, 1]).all()  # sharing one factor, a partner always exists here
+    pairs, kept = pairs_sharing_factors(factors, 4, _gen())
+    alone = pairs[:, 0] == pairs[:, 1]
+    for row, mask in zip(pairs[alone, 0], kept[alone], strict=True):
+        same = (factors[:, mask] == factors[row, mask]).all(-1)
+        assert same.sum() == 1  # paired with itself only when no other example shares the kept values

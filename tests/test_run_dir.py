@@ -303,6 +303,7 @@ def test_ctrl_c_during_the_first_checkpoint_write_leaves_nothing(tmp_path, monke
 
 def _killed_in_first_write(out: str) -> None:
     _one_thread()
+
     def killed(tmp: Path, data: bytes) -> None:
         if tmp.name.startswith(".best.pt."):
             tmp.write_bytes(data[: len(data) // 2])

@@ -96,8 +96,24 @@ def test_shapes_through_a_config_and_the_splits():
         ({"positions": 0}, "positions must be an integer of at least 1"),
         ({"scales": 2.5}, "scales must be an integer"),
         ({"orientations": True}, "orientations must be an integer"),
+        ({"color": "yes"}, "color must be true or false, got 'yes'"),
+        ({"binary": "false"}, "binary must be true or false, got 'false'"),
+        ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*32\), got -1"),
+        ({"seed": 2**32}, r"seed must be an integer in \[0, 2\*\*32\)"),
+        ({"image_size": 100_000}, "need .* GiB, more than the .* GiB available: lower data.n"),
     ],
-    ids=["tiny-image", "negative-n", "no-positions", "fractional-scales", "bool-orientations"],
+    ids=[
+        "tiny-image",
+        "negative-n",
+        "no-positions",
+        "fractional-scales",
+        "bool-orientations",
+        "text-color",
+        "text-binary",
+        "negative-seed",
+        "seed-too-large",
+        "too-large-for-memory",
+    ],
 )
 def test_bad_options_are_one_clear_error(options, message):
     with pytest.raises(DataError, match=message):

@@ -84,12 +84,12 @@ class DataConfig:
     limit: int = 0
     labels: int | None = None
     shift: int = 0  # training images translated by up to this many pixels each time they are drawn
-    # group kinds: how training examples are put together ("label": members share a label column's
+    # group kinds only: how training examples are put together ("label": members share a label column's
     # value; "pairs": pairs sharing shared_factors factors, 0 = a random number, Locatello et al. 2020)
-    groups: str = "label"
-    group_size: int = 2
-    group_factor: int = 0
-    shared_factors: int = 0
+    groups: str | None = None  # unset: "label" for the group kinds
+    group_size: int | None = None  # unset: 2
+    group_factor: int | None = None  # unset: 0
+    shared_factors: int | None = None  # unset: 0
     source_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def source_spec(self) -> dict[str, Any]:

@@ -178,6 +178,29 @@ def _validate_seeds(config: RunConfig) -> None:
         _require(0 <= value < SEED_LIMIT, key, f"{SEED_RANGE}, i.e. 0 to {SEED_LIMIT - 1}", value)
 
 
+#: [data] keys that say how a group kind forms its groups, and the grouping each belongs to (None: both)
+GROUPING_KEYS = {"groups": None, "group_size": "label", "group_factor": "label", "shared_factors": "pairs"}
+
+
+def _validate_grouping(config: RunConfig) -> None:
+    """Grouping keys apply to the kinds that train on groups, each to its own way of grouping."""
+    data, kind = config.data, MODEL_KINDS.get(config.model.kind)
+    grouping = data.groups or "label"
+    for key, owner in GROUPING_KEYS.items():
+        if getattr(data, key) is None:
+            continue
+        if not kind.nested_plates:
+            group_kinds = [k for k in MODEL_KINDS.names() if MODEL_KINDS.get(k).nested_plates]
+            raise ConfigError(
+                f"data.{key} applies to the kinds that train on groups ({', '.join(group_kinds)}), "
+                f"not {config.model.kind!r}: remove it or set model.kind"
+            )
+        if owner is not None and owner != grouping:
+            raise ConfigError(
+                f"data.{key} applies to data.groups = {owner!r}, not {grouping!r}: remove it or set data.groups"
+            )
+
+
 def _resolve_auto_estimator(config: RunConfig) -> RunConfig:
     """``train.estimator = "auto"`` (or a table named "auto") becomes the model kind's default estimator."""
     spec = normalize_spec(config.train.estimator, "estimator")
@@ -196,5 +219,6 @@ def validate_config(config: RunConfig) -> RunConfig:
     config = _resolve_auto_estimator(config)
     _validate_train(config.train)
     _validate_eval(config.eval)
+    _validate_grouping(config)
     check_estimator_applies(config)
     return config

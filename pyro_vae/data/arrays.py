@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -10,11 +11,13 @@ from torch import Tensor
 
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.mapped import CHECK_ROWS, MappedRows
-from pyro_vae.errors import DataError
+from pyro_vae.errors import DataError, InputNotice
 
 __all__ = ["MISSING", "as_examples", "as_labels", "as_mapped_examples", "auto_scale_for", "in_memory"]
 
 _SHAPES = "(N, D) vectors, (N, H, W) grey images or (N, C, H, W) images"
+#: channel counts of images: grey, RGB, RGBA
+CHANNELS = (1, 3, 4)
 
 
 def auto_scale_for(values: Any) -> float:
@@ -40,12 +43,23 @@ def _numeric(values: Any, what: str, fix: str) -> Tensor:
 def as_examples(values: Any, what: str = "data") -> Tensor:
     """A float32 tensor of shape ``(N, D)`` or ``(N, C, H, W)`` from an array-like.
 
-    ``(N, H, W)`` becomes ``(N, 1, H, W)``. Rejects other ranks, empty data,
-    and NaN or infinite values with a message saying where they are.
+    ``(N, H, W)`` becomes ``(N, 1, H, W)``, and channels-last images ``(N, H, W, C)``
+    (``C`` of 1, 3 or 4 after two axes longer than 4) become ``(N, C, H, W)``,
+    with a note. Rejects other ranks, empty data, and NaN or infinite values with a
+    message saying where they are.
     """
     x = _numeric(values, what, f"pass a NumPy array or torch tensor of {_SHAPES}")
     if x.dim() == 3:
         x = x.unsqueeze(1)
+    if _channels_last(x.shape):
+        warnings.warn(
+            InputNotice(
+                f"{what} of shape {tuple(x.shape)} read as channels-last images (N, H, W, C): "
+                f"examples are {x.shape[3]}x{x.shape[1]}x{x.shape[2]}"
+            ),
+            stacklevel=2,
+        )
+        x = x.permute(0, 3, 1, 2).contiguous()
     if x.dim() not in (2, 4):
         raise DataError(f"{what} has shape {tuple(x.shape)}; expected {_SHAPES}")
     if x.shape[0] == 0:
@@ -56,12 +70,26 @@ def as_examples(values: Any, what: str = "data") -> Tensor:
     return x
 
 
+def _channels_last(shape: tuple[int, ...]) -> bool:
+    """Whether 4-D ``shape`` looks like channels-last images ``(N, H, W, C)``.
+
+    That is 1, 3 or 4 channels last and both axes before them longer than any
+    channel count (so ``(N, 2, 3, 3)`` stays two channels of 3x3).
+    """
+    return len(shape) == 4 and shape[3] in CHANNELS and min(shape[1], shape[2]) > max(CHANNELS)
+
+
 def as_mapped_examples(array: np.ndarray, what: str = "data") -> MappedRows:
     """Rows of a memory-mapped array, checked as :func:`as_examples` checks data, a chunk at a time."""
     if array.dtype.kind not in "biuf":
         raise DataError(f"{what} has dtype {array.dtype}, expected real numbers; save the examples as numbers")
     if array.ndim not in (2, 3, 4) or array.shape[0] == 0 or 0 in array.shape[1:]:
         raise DataError(f"{what} has shape {array.shape}; expected non-empty {_SHAPES}")
+    if _channels_last(array.shape):
+        raise DataError(
+            f"{what} of shape {array.shape} looks like channels-last images (N, H, W, C), which a memory-mapped "
+            "file cannot be reordered into: save it as (N, C, H, W), or set data.mmap = false to load and reorder it"
+        )
     rows = MappedRows.of(array)
     for start, chunk in zip(range(0, len(rows), CHECK_ROWS), rows.split(CHECK_ROWS), strict=True):
         _check_finite(chunk, what, start)

@@ -92,7 +92,8 @@ def pairs_sharing_factors(
     -------
     tuple of Tensor
         Row indices ``(N, 2)`` and which factors were kept ``(N, K)`` (bool); the
-        partner shares at least those (and may, by chance, share more).
+        partner shares at least those (and may, by chance, share more). The
+        partner is another row whenever one shares the kept values.
     """
     n, k_all = factors.shape
     if k_all < 2:
@@ -106,15 +107,27 @@ def pairs_sharing_factors(
     second = torch.empty(n, dtype=torch.int64)
     for mask in torch.unique(kept, dim=0):
         queries = torch.nonzero((kept == mask).all(-1)).flatten()
-        keys = _keys(factors, mask)
-        order = keys.argsort()
-        sorted_keys = keys[order]
-        wanted = keys[first[queries]]
-        low = torch.searchsorted(sorted_keys, wanted)
-        high = torch.searchsorted(sorted_keys, wanted, right=True)
-        pick = low + (torch.rand(len(queries), generator=generator) * (high - low)).long()
-        second[queries] = order[pick]
+        second[queries] = _partners(factors, mask, first[queries], generator)
     return torch.stack([first, second], dim=-1), kept
+
+
+def _partners(factors: Tensor, kept: Tensor, rows: Tensor, generator: torch.Generator | None) -> Tensor:
+    """For each of ``rows``, another row with the same values of the ``kept`` factors, drawn uniformly.
+
+    The row itself is left out (a pair of one image twice shares everything and teaches nothing);
+    a row with no other such row is paired with itself.
+    """
+    keys = _keys(factors, kept)
+    order = keys.argsort(stable=True)
+    position = torch.empty_like(order)
+    position[order] = torch.arange(len(order))
+    sorted_keys = keys[order]
+    low = torch.searchsorted(sorted_keys, keys[rows])
+    high = torch.searchsorted(sorted_keys, keys[rows], right=True)
+    others = high - low - 1
+    pick = low + (torch.rand(len(rows), generator=generator) * others.clamp(min=1)).long()
+    pick = torch.where(pick >= position[rows], pick + 1, pick)  # step over the row itself
+    return torch.where(others > 0, order[pick.clamp(max=len(order) - 1)], rows)
 
 
 class GroupBatches:

@@ -15,6 +15,7 @@ import math
 import torch
 from torch import Tensor
 
+from pyro_vae._system import available_memory
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.errors import DataError
 
@@ -108,6 +109,25 @@ def _check(image_size: int, n: int, scales: int, orientations: int, positions: i
             raise DataError(f"data source 'shapes': {name} must be an integer of at least {least}, got {value!r}")
 
 
+def _check_flags(color: bool, binary: bool, seed: int) -> None:
+    for name, value in (("color", color), ("binary", binary)):
+        if not isinstance(value, bool):
+            raise DataError(f"data source 'shapes': {name} must be true or false, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise DataError(f"data source 'shapes': seed must be an integer in [0, 2**32), got {seed!r}")
+
+
+def _check_memory(images: int, channels: int, image_size: int) -> None:
+    """Refuse a draw whose float32 images would not fit in the memory available now."""
+    needed = images * channels * image_size**2 * 4
+    if needed > available_memory():
+        raise DataError(
+            f"data source 'shapes': {images} images of {channels}x{image_size}x{image_size} need "
+            f"{needed / 2**30:.1f} GiB, more than the {available_memory() / 2**30:.1f} GiB available: "
+            "lower data.n, data.image_size or the number of factor values"
+        )
+
+
 @DATASETS.register("shapes")
 def shapes(
     image_size: int = 64,
@@ -147,10 +167,13 @@ def shapes(
     Raises
     ------
     DataError
-        For a size or count that is not a positive integer.
+        For a size or count that is not a positive integer, a flag that is not
+        true or false, a seed outside [0, 2**32), or images that would not fit in memory.
     """
     _check(image_size, n, scales, orientations, positions)
+    _check_flags(color, binary, seed)
     levels = [len(SHAPE_NAMES), scales, orientations, positions, positions, *((len(COLORS),) if color else ())]
+    _check_memory(n or math.prod(levels), 3 if color else 1, image_size)
     if n == 0:
         factors = torch.tensor(list(itertools.product(*map(range, levels))), dtype=torch.int64)
     else:
