@@ -10,18 +10,14 @@ examples with the plain VAE inside.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import torch
-from torch import Tensor
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig, RunConfig
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation.groups import code_metrics
-from pyro_vae.group_vae import check_grouping, group_batches, grouping
+from pyro_vae.group_vae import TrainsOnGroups, check_grouping, grouping
 from pyro_vae.group_vae_pictures import write_pair_pictures
 from pyro_vae.guides.ada_gvae import AdaptivePairGuide
 from pyro_vae.guides.group_vae import CONTENT_POOLING
@@ -32,12 +28,12 @@ from pyro_vae.models.vae import VAEModel
 from pyro_vae.vae import VAE, build_vae
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle, Split
+    from pyro_vae.data import DataBundle
 
 __all__ = ["AdaGVAE", "build_ada_gvae", "check_pairs"]
 
 
-class AdaGVAE(VAE):
+class AdaGVAE(TrainsOnGroups, VAE):
     """A VAE trained on pairs with Ada-GVAE's adaptive sharing; its codes are the plain VAE's."""
 
     model: PairVAEModel
@@ -46,15 +42,6 @@ class AdaGVAE(VAE):
     def scoring_programs(self) -> tuple[VAEModel, VAEGuide]:
         """Single examples scored by the plain VAE inside (its fast path included)."""
         return self.model.member, self.guide.member
-
-    def training_batches(
-        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
-    ) -> Iterable[tuple[Tensor, Tensor]]:
-        """Pairs drawn afresh each epoch, ``train.batch_size`` pairs per batch."""
-        return group_batches(split, config, generator, dynamic_binarize)
-
-    def examples_in(self, x: Tensor) -> int:
-        return x.shape[0] * x.shape[1]
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Disentanglement scores of the code for factor-labelled data (see :mod:`pyro_vae.evaluation.groups`)."""

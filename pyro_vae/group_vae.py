@@ -36,7 +36,15 @@ from pyro_vae.vae import VAE
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
 
-__all__ = ["GROUP_OPTIONS", "GroupVAE", "build_group_vae", "check_grouping", "group_batches", "grouping"]
+__all__ = [
+    "GROUP_OPTIONS",
+    "GroupVAE",
+    "TrainsOnGroups",
+    "build_group_vae",
+    "check_grouping",
+    "group_batches",
+    "grouping",
+]
 
 #: [model] fields only the group kind reads, with their defaults (declared in :mod:`pyro_vae.kinds`)
 GROUP_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("group_vae").options
@@ -44,7 +52,21 @@ GROUP_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("group_vae").options
 GROUPINGS = ("label", "pairs")
 
 
-class GroupVAE(VAE):
+class TrainsOnGroups:
+    """What a kind that trains on groups shares: group batches, and losses averaged over their members."""
+
+    def training_batches(
+        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+    ) -> Iterable[tuple[Tensor, Tensor]]:
+        """Groups drawn afresh each epoch, ``train.batch_size`` groups per batch (see :func:`group_batches`)."""
+        return group_batches(split, config, generator, dynamic_binarize)
+
+    def examples_in(self, x: Tensor) -> int:
+        """Members in a batch of groups ``(B, G, *event_shape)``."""
+        return x.shape[0] * x.shape[1]
+
+
+class GroupVAE(TrainsOnGroups, VAE):
     """Content per group, style per member; codes of one example are ``[s, z]`` side by side."""
 
     model: GroupVAEModel
@@ -75,15 +97,6 @@ class GroupVAE(VAE):
     def scoring_programs(self) -> tuple[MemberModel, MemberGuide]:
         """Each example scored on its own, as a group of one (shares every parameter)."""
         return MemberModel(self.model), MemberGuide(self.guide)
-
-    def training_batches(
-        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
-    ) -> Iterable[tuple[Tensor, Tensor]]:
-        """Groups drawn afresh each epoch, ``train.batch_size`` groups per batch."""
-        return group_batches(split, config, generator, dynamic_binarize)
-
-    def examples_in(self, x: Tensor) -> int:
-        return x.shape[0] * x.shape[1]
 
     def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
         """Shared-factor accuracy from ``s`` and ``z``, disentanglement scores (:mod:`pyro_vae.evaluation.groups`)."""

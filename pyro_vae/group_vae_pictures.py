@@ -7,13 +7,8 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from pyro_vae.plots import (
-    save_image_grid,
-    save_image_table,
-    save_latent_scatter,
-    save_reconstructions,
-    save_training_curve,
-)
+from pyro_vae.plots import save_image_table
+from pyro_vae.vae_pictures import save_code_scatter, value_range, write_common_pictures
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle
@@ -24,8 +19,6 @@ __all__ = ["swap_grid", "traversals", "write_group_pictures", "write_pair_pictur
 
 #: rows and columns of the swap grid
 SWAPS = 8
-#: test examples encoded per forward pass for the latent scatter
-ENCODE_CHUNK = 1000
 #: steps of each latent traversal, and the prior draws its range is read from
 TRAVERSAL_STEPS = 9
 TRAVERSAL_DRAWS = 5000
@@ -52,24 +45,14 @@ def write_group_pictures(
     vae: GroupVAE, data: DataBundle, history: list[dict[str, float]], folder: Path, n_examples: int = 64
 ) -> list[Path]:
     """Samples, reconstructions, the training curve, the swap grid (images) and ``s`` coloured by the group label."""
-    test = data.test
-    value_range = (float(test.x.min()), float(test.x.max()))
-    originals = test.x[:n_examples]
-    written = [
-        save_image_grid(
-            vae.sample(n_examples), folder / "samples.png", "samples E[x | s, z], s ~ p(s), z ~ p(z)", value_range
-        ),
-        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range),
-    ]
-    if history:
-        written.append(save_training_curve(history, folder / "training_curve.png"))
+    title = "samples E[x | s, z], s ~ p(s), z ~ p(z)"
+    written = write_common_pictures(vae, data, history, folder, title, n_examples)
     if data.is_image:
-        n = min(SWAPS, len(test))
+        n = min(SWAPS, len(data.test))
         title = "swaps: content s of each row's image (left), style z of each column's image (top)"
-        written.append(save_image_table(swap_grid(vae, test.x[:n]), n + 1, folder / "swaps.png", value_range, title))
-    s = torch.cat([vae.split_code(vae.encode(x)[0])[0] for x in test.x.split(ENCODE_CHUNK)])
-    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]
-    written.append(save_latent_scatter(s, labels, folder / "latent.png"))
+        grid = swap_grid(vae, data.test.x[:n])
+        written.append(save_image_table(grid, n + 1, folder / "swaps.png", value_range(data), title))
+    written.append(save_code_scatter(vae, data, folder, slice(0, vae.s_dim)))
     return written
 
 
@@ -94,20 +77,10 @@ def write_pair_pictures(
     vae: VAE, data: DataBundle, history: list[dict[str, float]], folder: Path, n_examples: int = 64
 ) -> list[Path]:
     """Samples, reconstructions, the training curve, latent traversals (images) and the codes coloured by label."""
-    test = data.test
-    value_range = (float(test.x.min()), float(test.x.max()))
-    originals = test.x[:n_examples]
-    written = [
-        save_image_grid(vae.sample(n_examples), folder / "samples.png", "samples E[x | z], z ~ p(z)", value_range),
-        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range),
-    ]
-    if history:
-        written.append(save_training_curve(history, folder / "training_curve.png"))
+    written = write_common_pictures(vae, data, history, folder, "samples E[x | z], z ~ p(z)", n_examples)
     if data.is_image:
         title = "latent traversals: one row per dimension of z, the prior's 5%..95% quantiles"
-        table = traversals(vae, test.x[0])
-        written.append(save_image_table(table, TRAVERSAL_STEPS, folder / "traversals.png", value_range, title))
-    z = torch.cat([vae.encode(x)[0] for x in test.x.split(ENCODE_CHUNK)])
-    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]
-    written.append(save_latent_scatter(z, labels, folder / "latent.png"))
+        table = traversals(vae, data.test.x[0])
+        written.append(save_image_table(table, TRAVERSAL_STEPS, folder / "traversals.png", value_range(data), title))
+    written.append(save_code_scatter(vae, data, folder))
     return written

@@ -8,13 +8,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
-from pyro_vae.plots import (
-    save_image_grid,
-    save_image_table,
-    save_latent_scatter,
-    save_reconstructions,
-    save_training_curve,
-)
+from pyro_vae.plots import save_image_table, save_latent_scatter
+from pyro_vae.vae_pictures import value_range, write_common_pictures
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle
@@ -64,26 +59,18 @@ def write_ss_pictures(
 
     For image data also analogies and class-conditional samples.
     """
-    test = data.test
-    value_range = (float(test.x.min()), float(test.x.max()))
-    originals = test.x[:n_examples]
-    written = [
-        save_image_grid(
-            vae.sample(n_examples), folder / "samples.png", "samples E[x | z, y], z ~ p(z), y ~ p(y)", value_range
-        ),
-        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range),
-    ]
-    if history:
-        written.append(save_training_curve(history, folder / "training_curve.png"))
+    title = "samples E[x | z, y], z ~ p(z), y ~ p(y)"
+    written = write_common_pictures(vae, data, history, folder, title, n_examples)
+    test, bounds = data.test, value_range(data)
     if data.is_image:
         name, classes = vae.factors[0], vae.classes[0]
         title = f"analogies: each test image (left), its style z with every {name}"
         written.append(
-            save_image_table(analogies(vae, test.x[:10]), 1 + classes, folder / "analogies.png", value_range, title)
+            save_image_table(analogies(vae, test.x[:10]), 1 + classes, folder / "analogies.png", bounds, title)
         )
         title = f"samples conditioned on {name} (rows), same z along each column"
         written.append(
-            save_image_table(conditional_samples(vae), 10, folder / "conditional_samples.png", value_range, title)
+            save_image_table(conditional_samples(vae), 10, folder / "conditional_samples.png", bounds, title)
         )
     chunks = zip(test.x.split(ENCODE_CHUNK), test.labels.split(ENCODE_CHUNK), strict=True)
     z = torch.cat([vae.encode(x, y)[0] for x, y in chunks])

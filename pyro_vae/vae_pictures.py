@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pyro_vae.data import DataBundle
     from pyro_vae.vae import VAE
 
-__all__ = ["write_vae_pictures"]
+__all__ = ["save_code_scatter", "value_range", "write_common_pictures", "write_vae_pictures"]
 
 #: prior draws from which the manifold grid's quantiles are estimated
 GRID_DRAWS = 20_000
@@ -28,6 +28,36 @@ GRID_DRAWS = 20_000
 GRID_SIZE = 20
 #: test examples encoded per forward pass for the latent scatter
 ENCODE_CHUNK = 1000
+
+
+@torch.no_grad()
+def write_common_pictures(
+    vae: VAE, data: DataBundle, history: list[dict[str, float]], folder: Path, sample_title: str, n_examples: int = 64
+) -> list[Path]:
+    """Samples (titled ``sample_title``), test reconstructions and the training curve: what every kind draws."""
+    test = data.test
+    originals = test.x[:n_examples]
+    written = [
+        save_image_grid(vae.sample(n_examples), folder / "samples.png", sample_title, value_range(data)),
+        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range(data)),
+    ]
+    if history:
+        written.append(save_training_curve(history, folder / "training_curve.png"))
+    return written
+
+
+def value_range(data: DataBundle) -> tuple[float, float]:
+    """The test split's smallest and largest value: black and white of every picture."""
+    return float(data.test.x.min()), float(data.test.x.max())
+
+
+@torch.no_grad()
+def save_code_scatter(vae: VAE, data: DataBundle, folder: Path, part: slice = slice(None)) -> Path:
+    """``latent.png``: posterior means of the test set (``part`` of the code), coloured by the first label column."""
+    test = data.test
+    z = torch.cat([vae.encode(x)[0][:, part] for x in test.x.split(ENCODE_CHUNK)])
+    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]
+    return save_latent_scatter(z, labels, folder / "latent.png")
 
 
 @torch.no_grad()
@@ -39,19 +69,9 @@ def write_vae_pictures(
     The manifold grid is drawn for image data with ``z_dim == 2``; the latent
     scatter for any ``z_dim`` (principal components above 2).
     """
-    test = data.test
-    value_range = (float(test.x.min()), float(test.x.max()))
-    originals = test.x[:n_examples]
-    written = [
-        save_image_grid(vae.sample(n_examples), folder / "samples.png", "samples E[x | z], z ~ p(z)", value_range),
-        save_reconstructions(originals, vae.reconstruct(originals), folder / "reconstructions.png", value_range),
-    ]
-    if history:
-        written.append(save_training_curve(history, folder / "training_curve.png"))
+    written = write_common_pictures(vae, data, history, folder, "samples E[x | z], z ~ p(z)", n_examples)
     if vae.z_dim == 2 and data.is_image:
         grid = latent_grid(vae.sample_prior(GRID_DRAWS), GRID_SIZE)
-        written.append(save_manifold(vae.decode(grid), GRID_SIZE, folder / "manifold.png", value_range))
-    z = torch.cat([vae.encode(x)[0] for x in test.x.split(ENCODE_CHUNK)])
-    labels = None if test.labels is None else test.labels.reshape(len(test), -1)[:, 0]  # coloured by the first
-    written.append(save_latent_scatter(z, labels, folder / "latent.png"))
+        written.append(save_manifold(vae.decode(grid), GRID_SIZE, folder / "manifold.png", value_range(data)))
+    written.append(save_code_scatter(vae, data, folder))
     return written
