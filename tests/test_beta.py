@@ -50,6 +50,22 @@ def test_a_beta_that_is_not_a_positive_number_is_refused_before_the_run_director
     assert not (tmp_path / "run").exists()
 
 
-def test_beta_belongs_to_the_plain_and_group_kinds():
-    with pytest.raises(pyro_vae.ConfigError, match=r"model\.beta applies to model kind 'group_vae' or 'vae' only"):
+def test_beta_belongs_to_the_plain_and_group_kinds_not_the_semi_supervised_one():
+    with pytest.raises(
+        pyro_vae.ConfigError,
+        match=r"model\.beta applies to model kind 'ada_gvae' or 'group_vae' or 'vae' only, not 'ss_vae'",
+    ):
         resolve_config(None, **{"model.kind": "ss_vae", "model.beta": 2.0})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model.beta": 4.0}, "estimator 'jit_trace' compiles the loss with a KL weight of 1, but model.beta = 4.0"),
+        ({"train.kl_warmup_epochs": 2.0}, "estimator 'jit_trace' compiles the loss once and cannot follow"),
+    ],
+    ids=["beta", "warm-up"],
+)
+def test_compiled_estimators_refuse_a_kl_weight_other_than_one_when_the_config_is_read(overrides, message):
+    with pytest.raises(pyro_vae.ConfigError, match=re.escape(message)):
+        resolve_config(None, **{"train.estimator": "jit_trace", **overrides})

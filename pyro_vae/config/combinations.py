@@ -7,6 +7,7 @@ is refused before any data is read or any run directory is made.
 from __future__ import annotations
 
 from pyro_vae.config.schema import ModelConfig, RunConfig
+from pyro_vae.errors import ConfigError
 from pyro_vae.estimators.needs import ModelTraits, check_applies
 from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.priors import PRIORS
@@ -37,3 +38,22 @@ def model_traits(model: ModelConfig) -> ModelTraits:
 def check_estimator_applies(config: RunConfig) -> None:
     """Refuse (:class:`~pyro_vae.errors.ConfigError`) a ``train.estimator`` that cannot train ``config.model``."""
     check_applies(config.train.estimator, model_traits(config.model))
+    _check_compiled_weight(config)
+
+
+def _check_compiled_weight(config: RunConfig) -> None:
+    """The ``jit_`` estimators compile the loss with a KL weight of 1: no warm-up and no beta."""
+    name = normalize_spec(config.train.estimator, "estimator")["name"]
+    if not name.startswith("jit_"):
+        return
+    if config.train.kl_warmup_epochs > 0:
+        raise ConfigError(
+            f"estimator {name!r} compiles the loss once and cannot follow a changing KL weight: "
+            f"set train.kl_warmup_epochs = 0 or use {name.removeprefix('jit_')!r}"
+        )
+    beta = config.model.option("beta")
+    if beta is not None and beta != 1:
+        raise ConfigError(
+            f"estimator {name!r} compiles the loss with a KL weight of 1, but model.beta = {beta}: "
+            f"use {name.removeprefix('jit_')!r} or set model.beta = 1"
+        )
