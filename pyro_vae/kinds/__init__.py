@@ -2,7 +2,7 @@
 
 This table holds what configuration checks need (names, options, default
 estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`,
-:mod:`pyro_vae.group_vae`) are imported when a model is built. Options that are
+:mod:`pyro_vae.group_vae`, :mod:`pyro_vae.ada_gvae`) are imported when a model is built. Options that are
 not fields of ``ModelConfig`` are kept in its ``kind_options`` and checked here.
 A new kind is one more entry here (or one ``MODEL_KINDS.register(name)(ModelKind(...))``
 call in the package that adds it) and a builder ``(ModelConfig, DataShape) -> VAE``;
