@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig, RunConfig
-from pyro_vae.data import Split, TrainingBatches
+from pyro_vae.data import Split, TrainingBatches, check_support
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import ExampleScores, score_examples
 from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
@@ -125,6 +125,10 @@ class VAE(nn.Module):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
         return score_examples(self, Split(_as_examples(x), None), samples, batch_size, seed)
+
+    def check_data(self, data: DataBundle) -> None:
+        """Check every split against the likelihood's support before training or evaluation (:func:`check_support`)."""
+        check_support(data, self.likelihood)
 
     def output_floats(self, event_size: int) -> int:
         """Floats of decoder output per example of ``event_size`` values (sizes evaluation's chunks of draws)."""
