@@ -11,6 +11,9 @@ The contract (the README's "Your own Pyro programs" shows an example):
   (``with pyro.plate("data", x.shape[0]):``), one batch dimension each (``.to_event(n)`` for the rest).
 - The model observes the examples at a site named ``"x"``; the guide samples every latent site of the
   model. Latent sites may be several (a hierarchical prior) and continuous or discrete.
+- Shapes are read from the right: evaluation (and ``iwae``, ``dreg``, ...) draws ``K`` particles at once
+  in a plate at ``dim=-2``, so a latent may arrive as ``(K, B, d)``: reshape with
+  ``z.shape[:-1]``, not ``x.shape``.
 - ``kl_weight`` (KL warm-up, ``model.beta``) needs nothing of the programs: pyro-vae scales every latent
   sample site of both by it, giving ``log p(x | z) + w (log p(z) - log q(z | x))``.
 
@@ -36,6 +39,7 @@ from torch import Tensor, nn
 from pyro_vae._pyro import is_latent_sample
 from pyro_vae.config.schema import ModelConfig, RunConfig
 from pyro_vae.errors import ConfigError
+from pyro_vae.estimators import draw_particles
 from pyro_vae.estimators.needs import ModelTraits, check_applies
 from pyro_vae.kinds import DataShape
 from pyro_vae.vae import VAE
@@ -222,6 +226,7 @@ class ProgramVAE(VAE):
             guide_trace = self._run(poutine.trace(self.guide), "guide", x)
             model_trace = self._run(poutine.trace(poutine.replay(self.model, trace=guide_trace)), "model", x)
         _check_sites(model_trace, guide_trace)
+        self._check_particles(x)
         self.model.adopt_parameters(model_trace)
         self.guide.adopt_parameters(guide_trace)
         latents = _latents(guide_trace)
@@ -230,6 +235,19 @@ class ProgramVAE(VAE):
         if discrete:
             site = discrete[0]
             self.discrete = f"your guide's site {site['name']!r} ({_family(site['fn'])}) is discrete"
+
+    def _check_particles(self, x: Tensor) -> None:
+        """Both programs must take latents with a particle dimension on the left (evaluation draws them so)."""
+        try:
+            with torch.random.fork_rng(), pyro.validation_enabled(False), torch.no_grad():
+                draw_particles(self.model, self.guide, (x,), {}, 2)
+        except Exception as error:
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise ConfigError(
+                f"your programs fail when the latents carry a particle dimension on the left, as evaluation draws "
+                f"them ({type(error).__name__}: {first}): read shapes from the right, e.g. "
+                "reshape(*z.shape[:-1], *event_shape) rather than reshape(x.shape)"
+            ) from error
 
     @staticmethod
     def _run(program: Callable[..., Any], role: str, x: Tensor) -> Trace:

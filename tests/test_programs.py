@@ -227,6 +227,12 @@ def _two_batch_dims_model(x, y=None):
         pyro.sample("x", dist.Normal(z.reshape(-1, K) @ torch.ones(K, D), 1.0).to_event(1), obs=x)
 
 
+def _particle_blind_model(x, y=None):
+    with pyro.plate("data", x.shape[0]):
+        z = pyro.sample("z", dist.Normal(x.new_zeros(K), 1.0).to_event(1))
+        pyro.sample("x", dist.Normal((z @ torch.ones(K, D)).reshape(x.shape), 1.0).to_event(1), obs=x)
+
+
 def _obs_elsewhere_model(x, y=None):
     with pyro.plate("data", x.shape[0]):
         z = pyro.sample("z", dist.Normal(x.new_zeros(x.shape[0], K), 1.0).to_event(1))
@@ -246,10 +252,19 @@ def _wrong_shape_model(x, y=None):
         (_no_event_model, r"your model failed .*Shape mismatch inside plate\('data'\) at site x"),
         (_two_batch_dims_model, r"site 'z' of your model has batch shape \(1, 3\) for 3 examples.*to_event"),
         (_obs_elsewhere_model, "must observe the examples at a site named 'x'"),
+        (_particle_blind_model, r"particle dimension on the left.*reshape\(\*z.shape\[:-1\]"),
         (_wrong_shape_model, r"your model failed on a batch of 3 examples of shape \(6,\)"),
         (42, "model= must be a Pyro program"),
     ],
-    ids=["no-plate", "no-event", "two-batch-dims", "observed-elsewhere", "wrong-shape", "not-callable"],
+    ids=[
+        "no-plate",
+        "no-event",
+        "two-batch-dims",
+        "observed-elsewhere",
+        "particle-blind",
+        "wrong-shape",
+        "not-callable",
+    ],
 )
 def test_programs_breaking_the_contract_are_refused_in_one_line(x, tmp_path, model, match):
     with pytest.raises(ConfigError, match=match) as error:
