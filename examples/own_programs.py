@@ -87,7 +87,8 @@ def main() -> None:
     print("PSIS k-hat mean:", result.summary["psis_khat_mean"])
     scores = result.vae.log_likelihood(test, samples=200)  # per image: the least likely are anomalies
     print("least likely test images:", scores.argsort()[:5].tolist())
-    print("codes (z1 then z2 means) of the first image:", [round(v, 2) for v in result.vae.transform(test[:1])[0].tolist()])
+    codes = result.vae.transform(test[:1])[0].tolist()
+    print("codes (z1 then z2 means) of the first image:", [round(v, 2) for v in codes])
     # a saved run is reloaded (or resumed) with the same programs:
     #   vae, config = pyro_vae.load_run(args.out, model=HierarchicalModel(), guide=LadderGuide())
 
