@@ -153,6 +153,7 @@ def test_is_log_likelihood_brackets_the_exact_evidence(x):
     # 0.02 nats of the closed form (over the 40 test examples the estimator's spread is ~0.005)
     assert elbo < estimates[0] < estimates[1] <= exact + 0.005
     assert exact - estimates[1] < 0.02
+    assert 0 < result.summary["psis_khat_mean"] < 0.7  # PSIS of the test weights, through the traces
     assert result.summary["test_log_likelihood"] == pytest.approx(
         result.vae.log_likelihood(test, samples=50).mean().item(), rel=1e-6
     )
@@ -314,7 +315,7 @@ def test_compare_runs_each_estimator_from_the_same_start(x, tmp_path):
     data = {"data.name": "npy", "data.path": str(tmp_path / "x.npy")}
     snr = {"snr_repeats": 3, "snr_batch": 16, "snr_particles": (1, 2)}
     comparison = pyro_vae.compare(
-        None, estimators, model=model, guide=guide, out=tmp_path / "cmp", **snr, **data, **TINY
+        estimators=estimators, model=model, guide=guide, out=tmp_path / "cmp", **snr, **data, **TINY
     )
     assert [row.estimator for row in comparison.rows] == ["trace", "iwae-K3"]
     # the same start: a fit of trace alone from the same parameters reaches the same test ELBO

@@ -73,8 +73,8 @@ def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> lis
 
 
 def compare(
-    config: ConfigSource,
-    estimators: Sequence[ComponentSpec],
+    config: ConfigSource = None,
+    estimators: Sequence[ComponentSpec] = (),
     *,
     out: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
@@ -102,7 +102,7 @@ def compare(
     Parameters
     ----------
     config
-        The run configuration (TOML file, dict or :class:`RunConfig`); its
+        The run configuration (TOML file, dict or :class:`RunConfig`; ``None``: the defaults); its
         ``train.estimator`` is replaced by each of ``estimators``.
     estimators
         Names or specs, e.g. ``["trace", "meanfield", {"name": "iwae", "num_particles": 5}]``.
