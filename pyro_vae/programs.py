@@ -24,6 +24,7 @@ are the guide's latent sites' means and standard deviations side by side, in the
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,9 +127,9 @@ class UserProgram(nn.Module):
 
 
 def describe(program: Callable[..., Any]) -> str:
-    """``module.QualifiedName`` of a program: its class for a module, else the function itself."""
-    target = type(program) if isinstance(program, nn.Module) else program
-    return f"{getattr(target, '__module__', '?')}.{getattr(target, '__qualname__', type(program).__name__)}"
+    """``module.QualifiedName`` of a program: the function itself, else its class (a module, a callable object)."""
+    target = program if isinstance(program, (types.FunctionType, types.MethodType)) else type(program)
+    return f"{target.__module__}.{target.__qualname__}"
 
 
 @dataclass(frozen=True)
@@ -276,6 +277,10 @@ class ProgramVAE(VAE):
 
     def has_discrete_latents(self) -> bool:
         return self.discrete is not None
+
+    def extra_metrics(self, data: DataBundle) -> dict[str, Any]:
+        """The code's width as ``z_dim`` in ``summary.json`` (the configuration's ``model.z_dim`` does not apply)."""
+        return {"z_dim": self.code_dim}
 
     def check_data(self, data: DataBundle) -> None:
         """Nothing checked before training: the programs' own distributions do (``train.validate_distributions``)."""

@@ -200,6 +200,9 @@ def test_resume_and_load_need_the_same_programs(x, tmp_path):
     assert config.model.kind == "program"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["epochs"] == 4
+    assert summary["model"] == "program" and summary["z_dim"] == K
+    again = pyro_vae.evaluate(run, data=x, model=LinearModel(), guide=LinearGuide(), samples=30)
+    assert again["log_likelihood_samples"] == 30 and again["epochs"] == 4
 
 
 def test_a_changed_program_does_not_fit_the_checkpoint(x, tmp_path):
