@@ -38,7 +38,8 @@ def score(
 ) -> ExampleScores:
     """Per-example ELBO and importance-sampled ``log p(x)`` (nats, arrays ``(N,)``) of the examples in ``data``.
 
-    Low values flag examples the model finds unlikely (anomaly scores).
+    Low values flag examples the model finds unlikely (anomaly scores). With ``K >= 25`` samples each
+    example's PSIS k-hat comes too (``khat``; above 0.7 its log-likelihood estimate is unreliable).
 
     Parameters
     ----------
@@ -62,7 +63,7 @@ def score(
         config = resolve_config(config, [f"eval.samples={samples}"])
     split = examples_like_run(config, tuple(state["event_shape"]), data)
     ev = config.eval
-    return score_examples(vae, split, ev.samples, ev.batch_size, ev.seed, workers=ev.workers)
+    return score_examples(vae, split, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
 
 
 def encode(
@@ -80,11 +81,12 @@ def encode(
 
 
 def write_scores(scores: ExampleScores, path: str | os.PathLike[str]) -> Path:
-    """``index,elbo,log_likelihood`` per example, one CSV row each (nats), written atomically."""
+    """``index,elbo,log_likelihood[,psis_khat]`` per example, one CSV row each (nats), written atomically."""
+    columns = [scores.elbo, scores.log_likelihood] + ([] if scores.khat is None else [scores.khat])
     text = io.StringIO()
-    text.write("index,elbo,log_likelihood\n")
-    for i, (elbo, log_likelihood) in enumerate(zip(scores.elbo, scores.log_likelihood, strict=True)):
-        text.write(f"{i},{float(elbo)!r},{float(log_likelihood)!r}\n")
+    text.write("index,elbo,log_likelihood" + ("" if scores.khat is None else ",psis_khat") + "\n")
+    for i, values in enumerate(zip(*columns, strict=True)):
+        text.write(",".join([str(i), *(repr(float(v)) for v in values)]) + "\n")
     return atomic_write_text(_parent_made(path), text.getvalue())
 
 

@@ -68,3 +68,11 @@ def test_bad_loggers_are_refused(loggers, match):
 def test_tensorboard_needs_a_run_directory():
     with pytest.raises(ConfigError, match="writes into the run directory"):
         pyro_vae.fit(loggers=["tensorboard"], **TINY)
+
+
+def test_logger_import_failure_is_the_same_one_line(tmp_path, monkeypatch):
+    from pyro_vae.training.loggers import TensorBoardLogger
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # the package vanished after validation
+    with pytest.raises(ConfigError, match=r"needs the tensorboard package.*pip install 'pyro-vae\[tensorboard\]'"):
+        TensorBoardLogger(tmp_path / "tb")

@@ -80,6 +80,30 @@ def test_score_on_the_runs_own_test_split_gives_back_its_summary(digits_run):
     assert scores["elbo"].mean() == pytest.approx(summary["test_elbo"], rel=1e-6)
     assert scores["log_likelihood"].mean() == pytest.approx(summary["test_log_likelihood"], rel=1e-6)
     assert (scores["log_likelihood"] >= scores["elbo"] - 1e-4).all()  # log mean exp >= mean, per example
+    assert "psis_khat" not in scores  # K = 20 < 25: PSIS needs more draws
+
+
+def test_score_gives_each_examples_psis_khat_with_enough_samples(digits_run, tmp_path):
+    _, root = digits_run
+    out = tmp_path / "s.csv"
+    assert (
+        main(["score", str(root / "run"), "--data", str(root / "test.npy"), "--samples", "100", "--out", str(out)]) == 0
+    )
+    scores = _read_scores(out)
+    direct = pyro_vae.score(root / "run", root / "test.npy", samples=100)
+    np.testing.assert_allclose(scores["psis_khat"], direct.khat)
+    np.testing.assert_allclose(scores["log_likelihood"], direct.log_likelihood, rtol=1e-7)
+
+
+def test_score_of_an_array_run_needs_its_scale(tmp_path):
+    x = np.random.default_rng(0).random((120, 5)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    tiny = {"epochs": 1, "model.network.hidden": [8], "eval.samples": 5, "likelihood": "continuous_bernoulli"}
+    pyro_vae.fit(data=x, out=tmp_path / "auto", pictures=False, **tiny)
+    with pytest.raises(DataError, match=r"in-memory array with data\.scale = 'auto'"):
+        pyro_vae.score(tmp_path / "auto", tmp_path / "x.npy")
+    pyro_vae.fit(data=x, out=tmp_path / "one", pictures=False, **{**tiny, "data.scale": 1})
+    assert pyro_vae.score(tmp_path / "one", tmp_path / "x.npy").elbo.shape == (120,)
 
 
 def test_score_with_more_samples_and_encode(digits_run):

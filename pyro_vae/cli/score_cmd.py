@@ -9,7 +9,8 @@ from pyro_vae.scoring import check_out, score, write_scores
 HELP = """\
 Score every example of FILE under the best checkpoint of RUN_DIR: its ELBO and its
 importance-sampled log-likelihood (K samples), in nats, one CSV row each
-(index,elbo,log_likelihood); low values are examples the model finds unlikely.
+(index,elbo,log_likelihood, and psis_khat for K >= 25: above 0.7 the estimate is
+unreliable); low values are examples the model finds unlikely.
 FILE (.npy, .npz, .csv or a folder of images) is prepared as the run's data were:
 divided by the run's scale and binarized by its rule; its examples must have the
 run's shape. The run's eval.batch_size and eval.seed are used, so its own test
