@@ -20,6 +20,7 @@ from pyro.nn import PyroModule
 from torch import nn
 
 import pyro_vae
+from pyro_vae.cli import main
 from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError, RunDirError
 
@@ -183,7 +184,7 @@ def test_function_programs_train_their_networks_and_params(x):
     assert result.vae.z_dim == K
 
 
-def test_resume_and_load_need_the_same_programs(x, tmp_path):
+def test_resume_and_load_need_the_same_programs(x, tmp_path, capsys):
     run = tmp_path / "run"
     model, guide = programs()
     pyro_vae.fit(data=x, model=model, guide=guide, out=run, pictures=False, **TINY)
@@ -193,6 +194,9 @@ def test_resume_and_load_need_the_same_programs(x, tmp_path):
         pyro_vae.resume(run, data=x, model=model, guide=function_guide, overrides=["train.epochs=4"])
     with pytest.raises(ConfigError, match="runs your own Pyro programs"):
         pyro_vae.load_run(run)
+    np.save(tmp_path / "x.npy", x.numpy())
+    assert main(["score", str(run), "--data", str(tmp_path / "x.npy"), "--out", str(tmp_path / "s.csv")]) == 2
+    assert "the command line cannot rebuild them" in capsys.readouterr().err
     fresh_model, fresh_guide = programs(seed=5)
     result = pyro_vae.resume(run, data=x, model=fresh_model, guide=fresh_guide, overrides=["train.epochs=4"])
     assert len(result.history) == 4
