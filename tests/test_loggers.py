@@ -76,3 +76,10 @@ def test_logger_import_failure_is_the_same_one_line(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # the package vanished after validation
     with pytest.raises(ConfigError, match=r"needs the tensorboard package.*pip install 'pyro-vae\[tensorboard\]'"):
         TensorBoardLogger(tmp_path / "tb")
+
+
+def test_every_configurable_logger_has_a_factory():
+    from pyro_vae.config.schema import LOGGERS
+    from pyro_vae.training.loggers import LOGGER_FACTORIES
+
+    assert set(LOGGER_FACTORIES) == set(LOGGERS)
