@@ -43,7 +43,7 @@ from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import draw_particles
 from pyro_vae.estimators.needs import ModelTraits, check_applies
 from pyro_vae.kinds import DataShape
-from pyro_vae.vae import VAE
+from pyro_vae.vae import ENCODE_CHUNK, VAE
 from pyro_vae.vae_pictures import save_code_scatter, write_common_pictures
 
 if TYPE_CHECKING:
@@ -308,7 +308,7 @@ class ProgramVAE(VAE):
         """Mean of the model's site ``"x"`` with every latent at the guide's mean, ``(N, *event_shape)``."""
         x = torch.as_tensor(x, dtype=torch.float32)
         parts = []
-        for part in x.split(1000):
+        for part in x.split(ENCODE_CHUNK):
             means = {site["name"]: site["fn"].mean for site in _latents(self._trace(self.guide, part))}
             trace = self._trace(poutine.condition(self.model, data=means), part)
             parts.append(trace.nodes[OBSERVED_SITE]["fn"].mean.reshape(part.shape))
