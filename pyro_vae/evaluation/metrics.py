@@ -144,7 +144,7 @@ def _score_batches(
             model, guide = vae.scoring_programs()
             log_w = log_importance_weights(model, guide, x, samples, chunk_size(x.shape[0], floats, budget))
         khat = psis_khat(log_w) if psis else None
-        return log_w.mean(0).numpy(), iwae_bound(log_w).numpy(), khat  # arrays cross process boundaries
+        return log_w.mean(0).cpu().numpy(), iwae_bound(log_w).cpu().numpy(), khat  # arrays cross processes
 
     try:
         with pyro.validation_enabled(False):
