@@ -23,6 +23,7 @@ import pyro_vae
 from pyro_vae.cli import main
 from pyro_vae.data import TrainingBatches
 from pyro_vae.errors import ConfigError, RunDirError
+from pyro_vae.programs import Programs
 
 D, K, SCALE = 6, 2, 0.5
 TINY = {"epochs": 3, "batch_size": 32, "lr": 1e-2, "eval.samples": 50}
@@ -346,3 +347,21 @@ def test_compare_refuses_an_estimator_the_programs_cannot_take_before_writing(x,
             **TINY,
         )
     assert not (tmp_path / "cmp").exists()
+
+
+def test_kl_weight_scales_every_latent_site_and_not_the_observation(x):
+    pair = Programs(*programs())
+    vae = pair.build(pyro_vae.resolve_config(None, **pair.keywords()), (D,))
+    guide_trace = poutine.trace(vae.guide).get_trace(x[:5], kl_weight=0.3)
+    model_trace = poutine.trace(poutine.replay(vae.model, trace=guide_trace)).get_trace(x[:5], kl_weight=0.3)
+    assert guide_trace.nodes["z"]["scale"] == model_trace.nodes["z"]["scale"] == pytest.approx(0.3)
+    assert model_trace.nodes["x"]["scale"] == 1.0
+    # so the bound is log p(x | z) + w (log p(z) - log q(z | x)), the built-in kinds' warm-up objective
+    guide_trace.compute_log_prob()
+    model_trace.compute_log_prob()
+    expected = model_trace.nodes["x"]["log_prob"] + 0.3 * (
+        model_trace.nodes["z"]["fn"].log_prob(model_trace.nodes["z"]["value"])
+        - guide_trace.nodes["z"]["fn"].log_prob(guide_trace.nodes["z"]["value"])
+    )
+    weighted = model_trace.log_prob_sum() - guide_trace.log_prob_sum()
+    torch.testing.assert_close(weighted, expected.sum())
