@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,12 @@ from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.schema import EvalConfig, TrainConfig
 from pyro_vae.config.validate import SEED_LIMIT
-from pyro_vae.data import DataBundle, check_support
+from pyro_vae.data import DataBundle
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
 from pyro_vae.plots import save_image_grid
+from pyro_vae.programs import Programs, program_keywords
 from pyro_vae.summary import make_summary, read_summary
 from pyro_vae.training import (
     TRAINING_KEYS,
@@ -114,6 +115,8 @@ def fit(
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
+    model: Any = None,
+    guide: Any = None,
     **keywords: Any,
 ) -> FitResult:
     """Fit a VAE and evaluate it on the test split.
@@ -139,6 +142,9 @@ def fit(
         Show a progress bar over each epoch.
     pictures
         Write the PNG pictures into ``out``.
+    model, guide
+        Your own Pyro programs (kind ``program``; the contract is in :mod:`pyro_vae.programs`),
+        trained and scored by pyro-vae; a dict ``model=`` is the ``[model]`` section as usual.
     **keywords
         Configuration keys by field name (``prior="mixture"``, ``epochs=5``),
         whole sections (``train={"lr": 1e-3}``) or dotted keys.
@@ -147,11 +153,12 @@ def fit(
     -------
     FitResult
     """
-    config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
+    programs, program_keys = program_keywords(model, guide)
+    config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **program_keys, **keywords}))
     if out is not None:
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels)
-    vae = initial_vae(config, prepared)
+    vae = initial_vae(config, prepared, programs)
     if out is None:
         trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
         trainer.fit()
@@ -188,6 +195,8 @@ def resume(
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
+    model: Any = None,
+    guide: Any = None,
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
@@ -200,13 +209,15 @@ def resume(
     ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
-    ``config.toml`` agree; see :meth:`RunDir.load`).
+    ``config.toml`` agree; see :meth:`RunDir.load`). A run of your own Pyro programs
+    needs the same ``model`` and ``guide`` again.
     """
     overrides = list(overrides)
+    programs = _programs(model, guide)
     with RunDir.claim(run_dir) as run:
         state, config = _resumable(run, overrides)
         prepared = load_run_data(config, state, data, labels)
-        vae = build_checked(config, prepared)
+        vae = build_checked(config, prepared, programs)
         check_parameters(vae, state["model"], run.checkpoint)
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
         trainer.load_state_dict(state)
@@ -260,10 +271,20 @@ def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | N
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
-    """The fitted VAE (best validation epoch) of a run directory and its configuration."""
-    vae, config, _ = load_best(RunDir.open(run_dir, need_best=True))
+def load_run(run_dir: str | os.PathLike[str], *, model: Any = None, guide: Any = None) -> tuple[VAE, RunConfig]:
+    """The fitted VAE (best validation epoch) of a run directory and its configuration.
+
+    A run of your own Pyro programs needs the same ``model`` and ``guide`` (their parameters are loaded into them).
+    """
+    vae, config, _ = load_best(RunDir.open(run_dir, need_best=True), _programs(model, guide))
     return vae, config
+
+
+def _programs(model: Any, guide: Any) -> Programs | None:
+    """The user's programs handed to resume, load_run or evaluate (no ``[model]`` section there)."""
+    if isinstance(model, Mapping):
+        raise ConfigError("model= is your own Pyro model here: a run's [model] section cannot change")
+    return program_keywords(model, guide)[0]
 
 
 @dataclass
@@ -282,6 +303,7 @@ def _evaluate_run(
     labels: Any,
     log: Log | None,
     check: Callable[[RunConfig, DataBundle], None] | None = None,
+    programs: Programs | None = None,
 ) -> _Evaluated:
     """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
 
@@ -289,11 +311,11 @@ def _evaluate_run(
     evaluated or written.
     """
     with RunDir.claim(run_dir, need_best=True) as run:
-        vae, config, state = load_best(run)
+        vae, config, state = load_best(run, programs)
         if samples is not None:
             config = resolve_config(config, [f"eval.samples={samples}"])
         prepared = load_run_data(config, state, data, labels)
-        check_support(prepared, vae.likelihood)
+        vae.check_data(prepared)
         if check is not None:
             check(config, prepared)
         ev = config.eval
@@ -313,6 +335,8 @@ def evaluate(
     data: Any = None,
     labels: Any = None,
     log: Log | None = None,
+    model: Any = None,
+    guide: Any = None,
 ) -> dict[str, Any]:
     """Re-evaluate a run on its test split and rewrite its ``summary.json``.
 
@@ -324,8 +348,10 @@ def evaluate(
         ``K`` for the importance-sampled log-likelihood and PSIS (default: the run's ``eval.samples``).
     data, labels
         The in-memory array again, for runs fitted on one.
+    model, guide
+        Your own Pyro programs again, for runs of kind ``program``.
     """
-    return _evaluate_run(run_dir, samples, data, labels, log).summary
+    return _evaluate_run(run_dir, samples, data, labels, log, programs=_programs(model, guide)).summary
 
 
 def diagnose(

@@ -10,12 +10,13 @@ from typing import Any
 import pyro
 
 from pyro_vae.config import RunConfig, config_from_dict, resolve_config
-from pyro_vae.data import FILE_SOURCES, DataBundle, check_support, load_data, resolve_binarize
+from pyro_vae.data import FILE_SOURCES, DataBundle, load_data, resolve_binarize
 from pyro_vae.data.features import FittedEncoder
 from pyro_vae.data.labels import check_labelled
 from pyro_vae.errors import DataError
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
+from pyro_vae.programs import Programs
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training import RunDir, check_parameters
 from pyro_vae.vae import VAE
@@ -75,8 +76,8 @@ def open_feature_run(run: str) -> FittedEncoder:
     return FittedEncoder(encode=vae.encode, data=config.data)
 
 
-def build_checked(config: RunConfig, data: DataBundle) -> VAE:
-    """The VAE ``config.model`` describes, sized for ``data``, after checking the data against it.
+def build_checked(config: RunConfig, data: DataBundle, programs: Programs | None = None) -> VAE:
+    """The VAE ``config.model`` describes (or the user's ``programs``), sized for ``data``, checked against it.
 
     The likelihood's support always; the training labels too for a kind that learns from them, and
     whatever else the kind's own check asks of the configuration and the data (its grouping, say).
@@ -85,15 +86,18 @@ def build_checked(config: RunConfig, data: DataBundle) -> VAE:
     if kind.uses_labels:
         check_labelled(data.train.labels, data.shape.classes, config.model.kind)
     kind.check_run(config, data.shape)
-    vae = kind.build(config.model, data.shape)
-    check_support(data, vae.likelihood)
+    vae = kind.build(config.model, data.shape) if programs is None else programs.build(config, data.event_shape)
+    vae.check_data(data)
     return vae
 
 
-def initial_vae(config: RunConfig, data: DataBundle) -> VAE:
-    """The VAE as every fit of ``config`` starts it: all seeds set to ``config.seed``, then built."""
+def initial_vae(config: RunConfig, data: DataBundle, programs: Programs | None = None) -> VAE:
+    """The VAE as every fit of ``config`` starts it: all seeds set to ``config.seed``, then built.
+
+    The user's own ``programs`` start from the parameters they hold.
+    """
     pyro.set_rng_seed(config.seed)
-    return build_checked(config, data)
+    return build_checked(config, data, programs)
 
 
 def load_run_data(config: RunConfig, state: dict[str, Any], data: Any = None, labels: Any = None) -> DataBundle:
@@ -112,8 +116,10 @@ def load_run_data(config: RunConfig, state: dict[str, Any], data: Any = None, la
     return prepared
 
 
-def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
+def load_best(run: RunDir, programs: Programs | None = None) -> tuple[VAE, RunConfig, dict[str, Any]]:
     """The VAE of the best validation epoch of ``run``, its config and the raw checkpoint.
+
+    A run of the user's own Pyro programs (kind ``program``) needs the same ``programs`` again.
 
     ``best.pt`` is checked against its fingerprint, ``checkpoint.pt``, ``config.toml`` and the model its config
     describes (:meth:`RunDir.load`, :func:`~pyro_vae.training.identity.check_parameters`).
@@ -121,7 +127,10 @@ def load_best(run: RunDir) -> tuple[VAE, RunConfig, dict[str, Any]]:
     state = run.load(run.best)
     config = resolve_config(config_from_dict(state["config"]))
     shape = DataShape(tuple(state["event_shape"]), tuple(state.get("classes", ())))
-    vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
+    if programs is None:
+        vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
+    else:
+        vae = programs.build(config, shape.event_shape)
     check_parameters(vae, state["model"], run.best)
     vae.load_state_dict(state["model"])
     vae.eval()

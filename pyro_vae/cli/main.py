@@ -19,6 +19,8 @@ Variational autoencoders as Pyro programs.
   pyro-vae fit [CONFIG.toml] [--set key=value ...] --out RUN_DIR
   pyro-vae fit --resume RUN_DIR [--set train.epochs=N]
   pyro-vae evaluate RUN_DIR [--samples K]
+  pyro-vae score RUN_DIR --data FILE [--samples K] --out scores.csv
+  pyro-vae encode RUN_DIR --data FILE --out codes.npy
   pyro-vae sample RUN_DIR --n N --out FILE.png
   pyro-vae compare CONFIG.toml --estimators trace,meanfield,iwae:5,dreg:5,stl --out DIR
   pyro-vae diagnose RUN_DIR

@@ -33,6 +33,8 @@ __all__ = [
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
 #: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
 ON_DIVERGENCE = ("stop", "rollback")
+#: values of ``train.loggers`` (see pyro_vae.training.loggers): "csv" is metrics.csv, always written
+LOGGERS = ("csv", "tensorboard")
 #: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
 SOURCE_OPTIONS = (
     "root",
@@ -151,6 +153,9 @@ class TrainConfig:
     on_divergence: str = "stop"
     max_rollbacks: int = 3
     divergence_factor: float = 100.0
+    # where each epoch's figures go besides the checkpoint: "csv" (metrics.csv, always written) and
+    # "tensorboard" (scalars and pictures under RUN_DIR/tensorboard; pip install 'pyro-vae[tensorboard]')
+    loggers: list[str] = field(default_factory=lambda: ["csv"])
 
 
 @dataclass
