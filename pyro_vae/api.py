@@ -109,6 +109,8 @@ def fit(
     *,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     out: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
     log: Log | None = None,
@@ -124,10 +126,16 @@ def fit(
         A TOML file, dict or :class:`RunConfig` (``None``: the defaults, digits).
     data
         Your own examples: a NumPy array or torch tensor ``(N, D)``,
-        ``(N, H, W)`` or ``(N, C, H, W)``, or a path to a ``.npy``/``.npz``/``.csv``
-        file or an image folder.
+        ``(N, H, W)`` or ``(N, C, H, W)``; a map-style ``torch.utils.data.Dataset`` whose items
+        are an example, an ``(x, label)`` tuple or a dict with ``x`` (and ``label``), read into
+        memory; a ``DataLoader`` or ``IterableDataset``, streamed each epoch (needs ``val_data``
+        and ``test_data``); or a path to a ``.npy``/``.npz``/``.csv`` file or an image folder.
     labels
-        Integer labels for in-memory ``data`` (used for pictures), optional.
+        Integer labels for an array or tensor ``data`` (``-1``: missing), optional; datasets give their own.
+    val_data, test_data
+        Held-out examples, in any of the Python forms of ``data`` (read into memory), for a
+        Python ``data``: each replaces the split ``data.val_fraction`` / ``data.test_fraction``
+        would have carved.
     out
         Run directory to create: missing, empty, or the leftover of a run killed before its first
         epoch was saved (replaced). It is locked while the fit runs; ``None`` writes nothing.
@@ -147,10 +155,11 @@ def fit(
     -------
     FitResult
     """
-    config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
+    sources = data_keywords(data, val_data, test_data)
+    config = absolute_paths(resolve_config(config, overrides, **{**sources, **keywords}))
     if out is not None:
         RunDir.check_new(out)
-    prepared = prepare_data(config, data, labels)
+    prepared = prepare_data(config, data, labels, val_data, test_data)
     vae = initial_vae(config, prepared)
     if out is None:
         trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
@@ -185,6 +194,8 @@ def resume(
     overrides: Iterable[str] = (),
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
@@ -196,7 +207,9 @@ def resume(
     the rate saved with the optimizer, another ``train.optimizer`` (or ``train.estimator``)
     starts with fresh state, the schedule follows the new ``train.epochs`` (a cosine's
     horizon). Any other key is refused before anything is written. Runs fitted on an
-    in-memory array need the same ``data`` (and ``labels``) again. A run whose training
+    in-memory array, a torch dataset or a stream need the same ``data`` (and ``labels``,
+    ``val_data``, ``test_data``) again; datasets and streams are checked against the
+    ``data.origin`` the run recorded. A run whose training
     ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
@@ -205,7 +218,7 @@ def resume(
     overrides = list(overrides)
     with RunDir.claim(run_dir) as run:
         state, config = _resumable(run, overrides)
-        prepared = load_run_data(config, state, data, labels)
+        prepared = load_run_data(config, state, data, labels, val_data, test_data)
         vae = build_checked(config, prepared)
         check_parameters(vae, state["model"], run.checkpoint)
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
@@ -282,17 +295,18 @@ def _evaluate_run(
     labels: Any,
     log: Log | None,
     check: Callable[[RunConfig, DataBundle], None] | None = None,
+    held_out: tuple[Any, Any] = (None, None),
 ) -> _Evaluated:
     """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
 
     ``check(config, data)`` vets the caller's own options against the loaded run before anything is
-    evaluated or written.
+    evaluated or written. ``held_out`` is ``(val_data, test_data)`` of a run fitted on Python objects.
     """
     with RunDir.claim(run_dir, need_best=True) as run:
         vae, config, state = load_best(run)
         if samples is not None:
             config = resolve_config(config, [f"eval.samples={samples}"])
-        prepared = load_run_data(config, state, data, labels)
+        prepared = load_run_data(config, state, data, labels, *held_out)
         check_support(prepared, vae.likelihood)
         if check is not None:
             check(config, prepared)
@@ -312,6 +326,8 @@ def evaluate(
     samples: int | None = None,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
 ) -> dict[str, Any]:
     """Re-evaluate a run on its test split and rewrite its ``summary.json``.
@@ -322,10 +338,10 @@ def evaluate(
         A run directory written by :func:`fit`.
     samples
         ``K`` for the importance-sampled log-likelihood and PSIS (default: the run's ``eval.samples``).
-    data, labels
-        The in-memory array again, for runs fitted on one.
+    data, labels, val_data, test_data
+        The Python objects again, for runs fitted on them (see :func:`fit`).
     """
-    return _evaluate_run(run_dir, samples, data, labels, log).summary
+    return _evaluate_run(run_dir, samples, data, labels, log, held_out=(val_data, test_data)).summary
 
 
 def diagnose(
@@ -336,6 +352,8 @@ def diagnose(
     samples: int | None = None,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
 ) -> dict[str, Any]:
     """ArviZ diagnostics of a run's guide; rewrites ``summary.json``, writes ``diagnostics.nc`` and ``psis_khat.png``.
@@ -351,7 +369,7 @@ def diagnose(
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     with RunDir.claim(run_dir, need_best=True):
-        return _diagnose(run_dir, points, draws, samples, data, labels, log)
+        return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log)
 
 
 def _diagnose(
@@ -359,11 +377,10 @@ def _diagnose(
     points: int | Sequence[int],
     draws: int,
     samples: int | None,
-    data: Any,
-    labels: Any,
+    passed: tuple[Any, Any, Any, Any],
     log: Log | None,
 ) -> dict[str, Any]:
-    """:func:`diagnose`, holding the run directory's lock."""
+    """:func:`diagnose`, holding the run directory's lock; ``passed``: ``(data, labels, val_data, test_data)``."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
@@ -376,7 +393,8 @@ def _diagnose(
                 f"{MIN_PSIS_DRAWS} or more"
             )
 
-    done = _evaluate_run(run_dir, samples, data, labels, log, check)
+    data, labels, val_data, test_data = passed
+    done = _evaluate_run(run_dir, samples, data, labels, log, check, (val_data, test_data))
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
