@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyro_vae.estimators import ESTIMATORS
     from pyro_vae.kinds import MODEL_KINDS
     from pyro_vae.likelihoods import LIKELIHOODS
-    from pyro_vae.networks import NETWORKS
+    from pyro_vae.networks import NETWORKS, using_network
     from pyro_vae.priors import PRIORS
     from pyro_vae.vae import VAE, build_vae
 
@@ -57,6 +57,7 @@ _EXPORTS = {
     "resolve_config": "pyro_vae.config",
     "resume": "pyro_vae.api",
     "sample": "pyro_vae.api",
+    "using_network": "pyro_vae.networks",
 }
 
 __all__ = [
@@ -83,6 +84,7 @@ __all__ = [
     "resolve_config",
     "resume",
     "sample",
+    "using_network",
 ]
 
 

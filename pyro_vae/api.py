@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -31,6 +33,7 @@ from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
+from pyro_vae.networks import using_network
 from pyro_vae.plots import save_image_grid
 from pyro_vae.summary import make_summary, read_summary
 from pyro_vae.training import (
@@ -48,6 +51,42 @@ from pyro_vae.vae import VAE
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
 
 Log = Callable[[str], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextlib.contextmanager
+def _own_network(network: Any) -> Iterator[dict[str, str] | None]:
+    """:func:`~pyro_vae.networks.using_network` for an object or factory; nothing for ``None``."""
+    if network is None:
+        yield None
+        return
+    with using_network(network) as spec:
+        yield spec
+
+
+def _takes_network(configures: bool) -> Callable[[F], F]:
+    """Let ``func`` take ``network=``: your own encoder/decoder object or factory, active while it runs.
+
+    ``configures``: ``func`` takes configuration keywords (``fit``), so the network's spec (or a
+    registered name or table, passed through) goes in as ``network``; the others read the run's.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, network: Any = None, **kwargs: Any) -> Any:
+            if isinstance(network, (str, Mapping)):
+                if not configures:
+                    raise ConfigError(
+                        f"network= of a saved run is fixed by it; pass your own network object, not {network!r}"
+                    )
+                return func(*args, network=network, **kwargs)
+            with _own_network(network) as spec:
+                return func(*args, **kwargs, **({"network": spec} if configures and spec else {}))
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
 
 #: sections a resumed run may change; the seed, the data and the model are fixed by the checkpoint
 RESUMABLE_SECTIONS = {"train": TrainConfig, "eval": EvalConfig}
@@ -104,6 +143,7 @@ def _finish(
     return FitResult(trainer.vae, config, data, trainer.history, summary, run.root if run else None)
 
 
+@_takes_network(configures=True)
 def fit(
     config: ConfigSource = None,
     *,
@@ -149,7 +189,10 @@ def fit(
         Write the PNG pictures into ``out``.
     **keywords
         Configuration keys by field name (``prior="mixture"``, ``epochs=5``),
-        whole sections (``train={"lr": 1e-3}``) or dotted keys.
+        whole sections (``train={"lr": 1e-3}``) or dotted keys. ``network`` may also be your own
+        encoder and decoder: an object with ``encoder`` and ``decoder`` ``nn.Module`` s, or a factory
+        ``f(event_shape, z_dim, params_per_dim, encoder_out)`` returning one (shapes checked before
+        training; see :mod:`pyro_vae.networks.custom`); the run then needs it again to resume or load.
 
     Returns
     -------
@@ -188,6 +231,7 @@ def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfi
     return resolve_config(config_from_dict(values))
 
 
+@_takes_network(configures=False)
 def resume(
     run_dir: str | os.PathLike[str],
     *,
@@ -209,8 +253,9 @@ def resume(
     horizon). Any other key is refused before anything is written. Runs fitted on an
     in-memory array, a torch dataset or a stream need the same ``data`` (and ``labels``,
     ``val_data``, ``test_data``) again; datasets and streams are checked against the
-    ``data.origin`` the run recorded. A run whose training
-    ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
+    ``data.origin`` the run recorded. A run fitted with your own network needs it again: ``network=``
+    (as for every function that opens a run: :func:`load_run`, :func:`evaluate`, :func:`sample`, ...).
+    A run whose training ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
     ``config.toml`` agree; see :meth:`RunDir.load`).
@@ -273,6 +318,7 @@ def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | N
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
+@_takes_network(configures=False)
 def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
     """The fitted VAE (best validation epoch) of a run directory and its configuration."""
     vae, config, _ = load_best(RunDir.open(run_dir, need_best=True))
@@ -320,6 +366,7 @@ def _evaluate_run(
     return _Evaluated(run, vae, prepared, test, summary)
 
 
+@_takes_network(configures=False)
 def evaluate(
     run_dir: str | os.PathLike[str],
     *,
@@ -344,6 +391,7 @@ def evaluate(
     return _evaluate_run(run_dir, samples, data, labels, log, held_out=(val_data, test_data)).summary
 
 
+@_takes_network(configures=False)
 def diagnose(
     run_dir: str | os.PathLike[str],
     *,
@@ -422,6 +470,7 @@ def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:
     return chosen
 
 
+@_takes_network(configures=False)
 def sample(
     run_dir: str | os.PathLike[str], n: int, out: str | os.PathLike[str] | None = None, seed: int = 0
 ) -> torch.Tensor:

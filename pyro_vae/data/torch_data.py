@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, IterableDataset
 
@@ -61,9 +62,15 @@ def _split_parts(value: Any, where: str, tuples: tuple[type, ...]) -> tuple[Any,
 
 
 def _values(x: Any, where: str) -> Tensor:
-    """``x`` (tensor, array, PIL image, nested lists) as a float32 tensor; a :class:`DataError` otherwise."""
+    """``x`` (tensor, array, PIL image, nested lists) as a float32 tensor; a :class:`DataError` otherwise.
+
+    A PIL image ``(H, W, C)`` becomes ``(C, H, W)``, as ``ToTensor`` would order it.
+    """
     if isinstance(x, Tensor):
         return x.detach().to(torch.float32)
+    if isinstance(x, Image.Image):
+        array = np.asarray(x, dtype=np.float32)
+        return torch.from_numpy(array.transpose(2, 0, 1).copy() if array.ndim == 3 else array)
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as err:
@@ -184,7 +191,7 @@ def _is_8bit(item: Any) -> bool:
     x = _split_parts(item, "item", (tuple,))[0]
     if isinstance(x, (Tensor, np.ndarray)):
         return auto_scale_for(x) == 255.0
-    return np.asarray(x).dtype == np.uint8
+    return isinstance(x, Image.Image) and np.asarray(x).dtype == np.uint8
 
 
 def _read_stream(obj: Iterable[Any], what: str) -> tuple[Tensor, Tensor | None, float]:
