@@ -49,6 +49,7 @@ __all__ = [
     "REGISTRIES",
     "UNIT",
     "ComponentSpec",
+    "MissingPluginsError",
     "OptionRange",
     "Registry",
     "check_plugins",
@@ -330,13 +331,17 @@ def plugins_used(config: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+class MissingPluginsError(ConfigError):
+    """A saved run names components of plugins that are not loaded (:func:`check_plugins`)."""
+
+
 def check_plugins(needed: Mapping[str, str]) -> None:
     """Refuse a run whose plugin components (as :func:`plugins_used` recorded them) are not registered now."""
     present = {f"{registry.kind} {name!r}" for registry in REGISTRIES for name in registry.names()}
     missing = {component: origin for component, origin in needed.items() if component not in present}
     if missing:
         listed = "; ".join(f"{component} from {origin}" for component, origin in missing.items())
-        raise ConfigError(
+        raise MissingPluginsError(
             f"this run needs components from plugins that are not loaded: {listed}: install the plugin package "
             "(pip install ...), or pass --import MODULE_OR_FILE.py with the script that registers them"
         )
