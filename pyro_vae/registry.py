@@ -139,6 +139,7 @@ class Registry(Generic[T]):
         self._factories: dict[str, Callable[..., T]] = {}
         self._ranges: dict[str, Mapping[str, OptionRange]] = {}
         self._origins: dict[str, str] = {}
+        self._absent: dict[str, Callable[[dict[str, Any]], str]] = {}
         REGISTRIES.append(self)
 
     def register(
@@ -158,6 +159,10 @@ class Registry(Generic[T]):
             return factory
 
         return decorator
+
+    def explain_absent(self, name: str, explain: Callable[[dict[str, Any]], str]) -> None:
+        """While ``name`` is not registered, a spec naming it fails with ``explain(spec)`` (not "unknown name")."""
+        self._absent[name] = explain
 
     def origin(self, name: str) -> str | None:
         """The plugin that registered ``name`` (``"plugin DIST (entry point ...)"``, ``"script PATH"``), or ``None``."""
@@ -191,6 +196,8 @@ class Registry(Generic[T]):
         try:
             return self._factories[name]
         except KeyError:
+            if name in self._absent:
+                raise ConfigError(self._absent[name]({"name": name})) from None
             raise ConfigError(
                 f"unknown {self.kind} {name!r}{_suggest(name, self.names())}; "
                 f"valid {self.kind} names: {', '.join(self.names())}"
@@ -214,6 +221,8 @@ class Registry(Generic[T]):
         """Validate the name, option names and option values (their ranges) of ``spec``; return it normalized."""
         spec = normalize_spec(spec, self.kind)
         name = spec["name"]
+        if name not in self._factories and name in self._absent:
+            raise ConfigError(self._absent[name](spec))
         valid = self.options(name)
         for key, value in spec.items():
             if key != "name" and key not in valid:

@@ -179,6 +179,17 @@ def test_stream_limit_keeps_its_first_examples() -> None:
     assert torch.equal(torch.cat([b for b, _ in result.data.train.x.batches()]), x[:40])
 
 
+def test_loader_of_items_with_missing_labels_needs_our_collate() -> None:
+    from pyro_vae.data import collate_items
+
+    x, y = _images(60)
+    held = {"val_data": x[:10], "test_data": x[:10]}
+    with pytest.raises(DataError, match=r"reading batch 0 of the training stream failed \(TypeError: .*collate_items"):
+        pyro_vae.fit(data=DataLoader(DictItems(x, y), batch_size=16), **held, **TINY_CB)
+    result = pyro_vae.fit(data=DataLoader(DictItems(x, y), batch_size=16, collate_fn=collate_items), **held, **TINY_CB)
+    assert int((result.data.train.labels == -1).sum()) == 20 and result.data.train.x.shape[1:] == (1, 6, 6)
+
+
 def test_stream_semi_supervised_labels_from_the_stream() -> None:
     x, y = _images(100)
     y = torch.where(torch.arange(100) % 2 == 0, y, torch.full_like(y, -1))

@@ -118,7 +118,8 @@ def _decoder(params: int) -> nn.Module:
         pytest.param(
             Pair(_encoder(4), Reshaping()),
             "continuous_bernoulli",
-            r"decoder maps an input of shape \(3, 2, 2\) to an error \(RuntimeError: .*\); expected \(3, 2, 1, 1, 6, 6\)",
+            r"decoder maps an input of shape \(3, 2, 2\) to an error \(RuntimeError: .*\); "
+            r"expected \(3, 2, 1, 1, 6, 6\)",
             id="decoder-without-particle-axis",
         ),
         pytest.param(
@@ -155,7 +156,7 @@ def test_reopening_asks_for_the_same_network(tmp_path, capsys) -> None:
     pyro_vae.fit(data=x, network=Factory, out=run, pictures=False, **{**TINY, "epochs": 1})
     with pytest.raises(ConfigError, match=r"this run uses your own network \(test_byo_networks.Factory\)"):
         pyro_vae.load_run(run)
-    with pytest.raises(ConfigError, match="fitted with network test_byo_networks.Factory, but got .*OtherFactory"):
+    with pytest.raises(ConfigError, match=r"fitted with network test_byo_networks.Factory, but got .*OtherFactory"):
         pyro_vae.resume(run, data=x, network=OtherFactory, overrides=["train.epochs=2"])
     with pytest.raises(ConfigError, match="network= of a saved run is fixed"):
         pyro_vae.resume(run, data=x, network="mlp")

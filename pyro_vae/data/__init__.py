@@ -16,6 +16,7 @@ from pyro_vae.data.prefetch import prefetch
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
 from pyro_vae.data.shapes import shapes
 from pyro_vae.data.stream import StreamedRows
+from pyro_vae.data.torch_data import collate_items
 from pyro_vae.kinds import DataShape
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "as_labels",
     "batch_at",
     "check_support",
+    "collate_items",
     "csv_file",
     "digits",
     "fashion_mnist",

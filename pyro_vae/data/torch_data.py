@@ -80,12 +80,12 @@ def _values(x: Any, where: str) -> Tensor:
     return torch.from_numpy(np.array(array, dtype=np.float32))
 
 
-def _label(label: Any, where: str) -> Tensor | None:
-    """A label as an int64 tensor, ``()`` or ``(K,)`` (``-1`` missing); ``None`` stays ``None``."""
+def _label(label: Any, where: str, rank: int = 1) -> Tensor | None:
+    """A label as an int64 tensor of at most ``rank`` axes (``-1`` missing); ``None`` stays ``None``."""
     if label is None:
         return None
-    y = torch.as_tensor(np.asarray(label, dtype=np.float64) if not isinstance(label, Tensor) else label)
-    if y.dim() > 1 or y.dtype.is_complex or not bool(torch.isfinite(y.double()).all()):
+    y = label if isinstance(label, Tensor) else torch.as_tensor(np.asarray(label, dtype=np.float64))
+    if y.dim() > rank or y.dtype.is_complex or not bool(torch.isfinite(y.double()).all()):
         raise DataError(f"{where}: label {label!r} is not a class index or a vector of them (-1 or None: missing)")
     if bool((y.double() != torch.round(y.double())).any()) or bool((y < MISSING).any()):
         raise DataError(f"{where}: labels must be class indices 0, 1, 2, ... (-1 or None: missing), got {label!r}")
@@ -124,9 +124,9 @@ def _label_batch(labels: Any, n: int, where: str) -> Tensor:
         known = next((r for r in rows if r is not None), None)
         filler = torch.full_like(known, MISSING) if known is not None else torch.tensor(MISSING)
         labels = torch.stack([filler if r is None else r for r in rows])
-    y = _label(labels, where) if labels.dim() <= 1 else labels.to(torch.int64)
-    if len(y) != n:
-        raise DataError(f"{where} has {n} examples but {len(y)} labels")
+    y = _label(labels, where, rank=2)
+    if y.dim() == 0 or len(y) != n:
+        raise DataError(f"{where} has {n} examples but labels of shape {tuple(y.shape)}")
     return y
 
 
@@ -209,7 +209,7 @@ def stream_batches(obj: Iterable[Any], what: str, chunk: int = 256) -> Iterator[
     """
     loader = obj if isinstance(obj, DataLoader) else DataLoader(obj, batch_size=chunk, collate_fn=collate_items)
     shape = None
-    for i, batch in enumerate(loader):
+    for i, batch in enumerate(_reading(loader, what)):
         x, y = batch_parts(batch, f"batch {i} of {what}")
         shape = x.shape[1:] if shape is None else shape
         if x.shape[1:] != shape:
@@ -218,6 +218,26 @@ def stream_batches(obj: Iterable[Any], what: str, chunk: int = 256) -> Iterator[
                 "every example needs the same shape"
             )
         yield x, y
+
+
+def _reading(loader: Iterable[Any], what: str) -> Iterator[Any]:
+    """The loader's batches; an error raised while reading one is a :class:`DataError` naming the batch."""
+    iterator, i = iter(loader), 0
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except DataError:
+            raise
+        except Exception as err:  # the user's dataset or collate function: reported in one line
+            first = str(err).splitlines()[0] if str(err) else ""
+            raise DataError(
+                f"reading batch {i} of {what} failed ({type(err).__name__}: {first}); items with None labels need "
+                "collate_fn=pyro_vae.data.collate_items in the DataLoader"
+            ) from err
+        yield batch
+        i += 1
 
 
 def concat_labels(parts: list[tuple[Tensor, Tensor | None]]) -> Tensor | None:

@@ -5,7 +5,7 @@
 called as ``factory(event_shape=..., z_dim=..., params_per_dim=..., encoder_out=...)`` that
 returns one, built afresh (seeded) for each run. Either stands in the :data:`NETWORKS` registry as
 ``"custom"`` while :func:`using_network` is active, with ``origin`` naming what it was; without
-it, ``"custom"`` is an error asking for the network again (a resumed or reloaded run).
+it, a spec naming ``"custom"`` is an error asking for the network again (a resumed or reloaded run).
 
 The contract the built-in networks meet, checked on a batch of zeros when the network is
 built (before any training): the encoder maps ``x`` of shape ``(B, *event_shape)`` to
@@ -107,18 +107,17 @@ def check_networks(
             module.train(mode)
 
 
-def _missing(
-    event_shape: tuple[int, ...], z_dim: int, params_per_dim: int, encoder_out: int, origin: str = ""
-) -> Networks:
-    """Your own encoder and decoder, passed from Python as pyro_vae.fit(network=...)."""
-    raise ConfigError(
+def _absent(spec: dict[str, Any]) -> str:
+    """The error for a run whose own network was not passed again."""
+    origin = spec.get("origin", "")
+    return (
         f"this run uses your own network{f' ({origin})' if origin else ''}, passed from Python: pass the same "
         "one again (pyro_vae.resume/load_run(..., network=...), or `with pyro_vae.using_network(net):`); the "
         "command line cannot rebuild it"
     )
 
 
-NETWORKS.register(CUSTOM)(_missing)
+NETWORKS.explain_absent(CUSTOM, _absent)
 
 
 def _factory(network: Any, origin: str) -> Callable[..., Networks]:
