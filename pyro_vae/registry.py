@@ -49,7 +49,7 @@ __all__ = [
     "REGISTRIES",
     "UNIT",
     "ComponentSpec",
-    "MissingPluginsError",
+    "MissingComponentError",
     "OptionRange",
     "Registry",
     "check_plugins",
@@ -197,7 +197,7 @@ class Registry(Generic[T]):
             return self._factories[name]
         except KeyError:
             if name in self._absent:
-                raise ConfigError(self._absent[name]({"name": name})) from None
+                raise MissingComponentError(self._absent[name]({"name": name})) from None
             raise ConfigError(
                 f"unknown {self.kind} {name!r}{_suggest(name, self.names())}; "
                 f"valid {self.kind} names: {', '.join(self.names())}"
@@ -222,7 +222,7 @@ class Registry(Generic[T]):
         spec = normalize_spec(spec, self.kind)
         name = spec["name"]
         if name not in self._factories and name in self._absent:
-            raise ConfigError(self._absent[name](spec))
+            raise MissingComponentError(self._absent[name](spec))
         valid = self.options(name)
         for key, value in spec.items():
             if key != "name" and key not in valid:
@@ -340,8 +340,12 @@ def plugins_used(config: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
-class MissingPluginsError(ConfigError):
-    """A saved run names components of plugins that are not loaded (:func:`check_plugins`)."""
+class MissingComponentError(ConfigError):
+    """A saved run names a component that is not available now.
+
+    A plugin's that is not loaded (:func:`check_plugins`), or one only a Python caller can give
+    (:meth:`Registry.explain_absent`).
+    """
 
 
 def check_plugins(needed: Mapping[str, str]) -> None:
@@ -350,7 +354,7 @@ def check_plugins(needed: Mapping[str, str]) -> None:
     missing = {component: origin for component, origin in needed.items() if component not in present}
     if missing:
         listed = "; ".join(f"{component} from {origin}" for component, origin in missing.items())
-        raise MissingPluginsError(
+        raise MissingComponentError(
             f"this run needs components from plugins that are not loaded: {listed}: install the plugin package "
             "(pip install ...), or pass --import MODULE_OR_FILE.py with the script that registers them"
         )

@@ -171,6 +171,30 @@ def test_stream_rebatches_to_the_batch_size_and_reads_every_example() -> None:
     assert torch.equal(torch.cat([labels for _, labels in batches]), y)
 
 
+@pytest.mark.parametrize("binarize", ["fixed", "dynamic"])
+def test_stream_binarized(binarize) -> None:
+    from pyro_vae.data import TrainingBatches
+
+    x, y = _images(64)
+    result = pyro_vae.fit(data=Stream(x, y), val_data=x[:10], test_data=x[:10], **{**TINY, "data.binarize": binarize})
+    drawn = torch.cat(
+        [
+            b
+            for b, _ in TrainingBatches(
+                result.data.train,
+                16,
+                generator=torch.Generator().manual_seed(0),
+                dynamic_binarize=binarize == "dynamic",
+            )
+        ]
+    )
+    assert set(drawn.unique().tolist()) == {0.0, 1.0}
+    if binarize == "fixed":
+        assert torch.equal(drawn, (x > 0.5).float())
+    else:  # a fresh Bernoulli(p) draw per value: mean near the grey levels' mean
+        assert abs(float(drawn.mean()) - float(x.mean())) < 0.04  # 4 standard errors of 2,304 draws
+
+
 def test_stream_limit_keeps_its_first_examples() -> None:
     x, y = _images(100)
     stream = Stream(x, y)
