@@ -291,6 +291,19 @@ def test_bad_items(items, match) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_a_bad_item_is_refused_before_the_rest_is_read() -> None:
+    class Counting(Items):
+        reads = 0
+
+        def __getitem__(self, i: int):
+            Counting.reads += 1
+            return super().__getitem__(i)
+
+    with pytest.raises(DataError, match="item 2 of the dataset has x of shape"):
+        pyro_vae.fit(data=Counting([_OK, _OK, torch.zeros(3)] + [_OK] * 1000), **TINY)
+    assert Counting.reads == 3
+
+
 def test_bad_stream_batch_shape() -> None:
     class Changing(IterableDataset):
         def __iter__(self):

@@ -133,18 +133,22 @@ def _label_batch(labels: Any, n: int, where: str) -> Tensor:
 def collate_items(items: list[Any]) -> tuple[Tensor, Tensor | None]:
     """A batch from a list of items (any form; ``None`` labels become ``-1``), for a ``DataLoader``."""
     parts = [item_parts(item, "an item of the dataset") for item in items]
-    return _stacked(parts, "the dataset", 0)
+    return _stacked(parts, "a batch of the dataset's items")
 
 
-def _stacked(parts: list[tuple[Tensor, Tensor | None]], what: str, first: int) -> tuple[Tensor, Tensor | None]:
+def _same_shape(x: Tensor, first: Tensor, i: int, what: str) -> None:
+    """Refuse item ``i`` unless its ``x`` has item 0's shape."""
+    if x.shape != first.shape:
+        raise DataError(
+            f"item {i} of {what} has x of shape {tuple(x.shape)}, but item 0 has {tuple(first.shape)}: "
+            "every example needs the same shape (resize or crop in the dataset's transform)"
+        )
+
+
+def _stacked(parts: list[tuple[Tensor, Tensor | None]], what: str) -> tuple[Tensor, Tensor | None]:
     """Items stacked: their shapes must agree; labels ``None`` when no item has one, else ``-1`` where missing."""
-    shape = parts[0][0].shape
     for i, (x, _) in enumerate(parts):
-        if x.shape != shape:
-            raise DataError(
-                f"item {first + i} of {what} has x of shape {tuple(x.shape)}, but item {first} has "
-                f"{tuple(shape)}: every example needs the same shape (resize or crop in the dataset's transform)"
-            )
+        _same_shape(x, parts[0][0], i, what)
     labels = [y for _, y in parts]
     known = next((y for y in labels if y is not None), None)
     if known is None:
@@ -181,8 +185,11 @@ def read_examples(obj: Any, what: str) -> tuple[Any, Tensor | None, float]:
         raise DataError(f"{what} ({type(obj).__name__}) has no length: make it an IterableDataset") from None
     if n == 0:
         raise DataError(f"{what} ({type(obj).__name__}) is empty; it needs at least one example")
-    parts = [item_parts(obj[i], f"item {i} of {what}") for i in range(n)]
-    x, y = _stacked(parts, what, 0)
+    parts = [item_parts(obj[0], f"item 0 of {what}")]
+    for i in range(1, n):
+        parts.append(item_parts(obj[i], f"item {i} of {what}"))
+        _same_shape(parts[-1][0], parts[0][0], i, what)  # refused at the item, before reading the rest
+    x, y = _stacked(parts, what)
     return x, y, 255.0 if _is_8bit(obj[0]) else 1.0
 
 
