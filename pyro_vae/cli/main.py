@@ -81,7 +81,7 @@ def _notes_as_lines(prefix: str) -> Iterator[None]:
 
 def _import_plugins(targets: list[str]) -> None:
     """Load the installed plugins, then each ``--import`` module or file."""
-    from pyro_vae.registry import import_plugin, load_plugins
+    from pyro_vae.plugins import import_plugin, load_plugins
 
     load_plugins()
     for target in targets:

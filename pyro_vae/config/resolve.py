@@ -13,7 +13,7 @@ from pyro_vae.config.toml_io import read_toml
 from pyro_vae.config.validate import validate_config
 from pyro_vae.errors import ConfigError
 from pyro_vae.kinds import MODEL_KINDS
-from pyro_vae.registry import check_plugins, load_plugins, plugins_used
+from pyro_vae.plugins import check_plugins, load_plugins, plugins_used
 
 __all__ = ["ConfigSource", "resolve_config"]
 
@@ -35,8 +35,8 @@ def _as_dict(source: ConfigSource) -> dict[str, Any]:
 def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), **keywords: Any) -> RunConfig:
     """Layer ``source``, Python ``keywords`` and ``--set`` style ``overrides``, then validate.
 
-    Installed plugins are loaded first (:func:`~pyro_vae.registry.load_plugins`); the plugins a
-    saved configuration names must be present (:func:`~pyro_vae.registry.check_plugins`), and the
+    Installed plugins are loaded first (:func:`~pyro_vae.plugins.load_plugins`); the plugins a
+    saved configuration names must be present (:func:`~pyro_vae.plugins.check_plugins`), and the
     result names those it uses (``RunConfig.plugins``).
 
     Parameters

@@ -169,7 +169,7 @@ class RunConfig:
 
     ``plugins`` names the plugin components the run uses and where they came from
     (``{"prior 'foo'": "plugin DIST (entry point ...)"}``), filled in by
-    :func:`pyro_vae.config.resolve_config` (:func:`pyro_vae.registry.plugins_used`).
+    :func:`pyro_vae.config.resolve_config` (:func:`pyro_vae.plugins.plugins_used`).
     """
 
     seed: int = 0
