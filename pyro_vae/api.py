@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import functools
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,16 +53,6 @@ Log = Callable[[str], None]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@contextlib.contextmanager
-def _own_network(network: Any) -> Iterator[dict[str, str] | None]:
-    """:func:`~pyro_vae.networks.using_network` for an object or factory; nothing for ``None``."""
-    if network is None:
-        yield None
-        return
-    with using_network(network) as spec:
-        yield spec
-
-
 def _takes_network(configures: bool) -> Callable[[F], F]:
     """Let ``func`` take ``network=``: your own encoder/decoder object or factory, active while it runs.
 
@@ -80,7 +69,7 @@ def _takes_network(configures: bool) -> Callable[[F], F]:
                         f"network= of a saved run is fixed by it; pass your own network object, not {network!r}"
                     )
                 return func(*args, network=network, **kwargs)
-            with _own_network(network) as spec:
+            with using_network(network) as spec:
                 return func(*args, **kwargs, **({"network": spec} if configures and spec else {}))
 
         return wrapper  # type: ignore[return-value]

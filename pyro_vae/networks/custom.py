@@ -144,14 +144,18 @@ def _is_factory(network: Any) -> bool:
 
 
 @contextlib.contextmanager
-def using_network(network: Any) -> Iterator[dict[str, str]]:
+def using_network(network: Any) -> Iterator[dict[str, str] | None]:
     """Make ``network`` the ``"custom"`` network while the block runs; yields its spec for ``model.network``.
 
     Parameters
     ----------
     network
-        An object with ``encoder`` and ``decoder`` modules, or a factory returning one.
+        An object with ``encoder`` and ``decoder`` modules, or a factory returning one; ``None``
+        changes nothing (and yields ``None``).
     """
+    if network is None:
+        yield None
+        return
     if not _is_factory(network):
         _pair(network, "network=")
     origin = network_origin(network)
