@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from pyro_vae.estimators import ESTIMATORS
     from pyro_vae.kinds import MODEL_KINDS
     from pyro_vae.likelihoods import LIKELIHOODS
-    from pyro_vae.networks import NETWORKS
+    from pyro_vae.networks import NETWORKS, using_network
     from pyro_vae.priors import PRIORS
     from pyro_vae.scoring import encode, score
     from pyro_vae.vae import VAE, build_vae
@@ -60,6 +60,7 @@ _EXPORTS = {
     "resume": "pyro_vae.api",
     "sample": "pyro_vae.api",
     "score": "pyro_vae.scoring",
+    "using_network": "pyro_vae.networks",
 }
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "resume",
     "sample",
     "score",
+    "using_network",
 ]
 
 
