@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from pyro_vae.estimators import ESTIMATORS
     from pyro_vae.kinds import MODEL_KINDS
     from pyro_vae.likelihoods import LIKELIHOODS
-    from pyro_vae.networks import NETWORKS
+    from pyro_vae.networks import NETWORKS, using_network
     from pyro_vae.priors import PRIORS
+    from pyro_vae.scoring import encode, score
     from pyro_vae.vae import VAE, build_vae
 
 __version__ = "0.1.0"
@@ -51,12 +52,15 @@ _EXPORTS = {
     "build_vae": "pyro_vae.vae",
     "compare": "pyro_vae.comparison",
     "diagnose": "pyro_vae.api",
+    "encode": "pyro_vae.scoring",
     "evaluate": "pyro_vae.api",
     "fit": "pyro_vae.api",
     "load_run": "pyro_vae.api",
     "resolve_config": "pyro_vae.config",
     "resume": "pyro_vae.api",
     "sample": "pyro_vae.api",
+    "score": "pyro_vae.scoring",
+    "using_network": "pyro_vae.networks",
 }
 
 __all__ = [
@@ -77,12 +81,15 @@ __all__ = [
     "build_vae",
     "compare",
     "diagnose",
+    "encode",
     "evaluate",
     "fit",
     "load_run",
     "resolve_config",
     "resume",
     "sample",
+    "score",
+    "using_network",
 ]
 
 

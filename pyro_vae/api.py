@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 
@@ -27,11 +28,13 @@ from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.schema import EvalConfig, TrainConfig
 from pyro_vae.config.validate import SEED_LIMIT
-from pyro_vae.data import DataBundle, check_support
+from pyro_vae.data import DataBundle
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
 from pyro_vae.errors import ConfigError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
+from pyro_vae.networks import using_network
 from pyro_vae.plots import save_image_grid
+from pyro_vae.programs import Programs, program_keywords
 from pyro_vae.summary import make_summary, read_summary
 from pyro_vae.training import (
     TRAINING_KEYS,
@@ -48,6 +51,32 @@ from pyro_vae.vae import VAE
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
 
 Log = Callable[[str], None]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _takes_network(configures: bool) -> Callable[[F], F]:
+    """Let ``func`` take ``network=``: your own encoder/decoder object or factory, active while it runs.
+
+    ``configures``: ``func`` takes configuration keywords (``fit``), so the network's spec (or a
+    registered name or table, passed through) goes in as ``network``; the others read the run's.
+    """
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, network: Any = None, **kwargs: Any) -> Any:
+            if isinstance(network, (str, Mapping)):
+                if not configures:
+                    raise ConfigError(
+                        f"network= of a saved run is fixed by it; pass your own network object, not {network!r}"
+                    )
+                return func(*args, network=network, **kwargs)
+            with using_network(network) as spec:
+                return func(*args, **kwargs, **({"network": spec} if configures and spec else {}))
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
 
 #: sections a resumed run may change; the seed, the data and the model are fixed by the checkpoint
 RESUMABLE_SECTIONS = {"train": TrainConfig, "eval": EvalConfig}
@@ -104,16 +133,21 @@ def _finish(
     return FitResult(trainer.vae, config, data, trainer.history, summary, run.root if run else None)
 
 
+@_takes_network(configures=True)
 def fit(
     config: ConfigSource = None,
     *,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     out: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
+    model: Any = None,
+    guide: Any = None,
     **keywords: Any,
 ) -> FitResult:
     """Fit a VAE and evaluate it on the test split.
@@ -124,10 +158,16 @@ def fit(
         A TOML file, dict or :class:`RunConfig` (``None``: the defaults, digits).
     data
         Your own examples: a NumPy array or torch tensor ``(N, D)``,
-        ``(N, H, W)`` or ``(N, C, H, W)``, or a path to a ``.npy``/``.npz``/``.csv``
-        file or an image folder.
+        ``(N, H, W)`` or ``(N, C, H, W)``; a map-style ``torch.utils.data.Dataset`` whose items
+        are an example, an ``(x, label)`` tuple or a dict with ``x`` (and ``label``), read into
+        memory; a ``DataLoader`` or ``IterableDataset``, streamed each epoch (needs ``val_data``
+        and ``test_data``); or a path to a ``.npy``/``.npz``/``.csv`` file or an image folder.
     labels
-        Integer labels for in-memory ``data`` (used for pictures), optional.
+        Integer labels for an array or tensor ``data`` (``-1``: missing), optional; datasets give their own.
+    val_data, test_data
+        Held-out examples, in any of the Python forms of ``data`` (read into memory), for a
+        Python ``data``: each replaces the split ``data.val_fraction`` / ``data.test_fraction``
+        would have carved.
     out
         Run directory to create: missing, empty, or the leftover of a run killed before its first
         epoch was saved (replaced). It is locked while the fit runs; ``None`` writes nothing.
@@ -139,19 +179,27 @@ def fit(
         Show a progress bar over each epoch.
     pictures
         Write the PNG pictures into ``out``.
+    model, guide
+        Your own Pyro programs (kind ``program``; the contract is in :mod:`pyro_vae.programs`),
+        trained and scored by pyro-vae; a dict ``model=`` is the ``[model]`` section as usual.
     **keywords
         Configuration keys by field name (``prior="mixture"``, ``epochs=5``),
-        whole sections (``train={"lr": 1e-3}``) or dotted keys.
+        whole sections (``train={"lr": 1e-3}``) or dotted keys. ``network`` may also be your own
+        encoder and decoder: an object with ``encoder`` and ``decoder`` ``nn.Module`` s, or a factory
+        ``f(event_shape, z_dim, params_per_dim, encoder_out)`` returning one (shapes checked before
+        training; see :mod:`pyro_vae.networks.custom`); the run then needs it again to resume or load.
 
     Returns
     -------
     FitResult
     """
-    config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
+    programs, program_keys = program_keywords(model, guide)
+    sources = data_keywords(data, val_data, test_data)
+    config = absolute_paths(resolve_config(config, overrides, **{**sources, **program_keys, **keywords}))
     if out is not None:
         RunDir.check_new(out)
-    prepared = prepare_data(config, data, labels)
-    vae = initial_vae(config, prepared)
+    prepared = prepare_data(config, data, labels, val_data, test_data)
+    vae = initial_vae(config, prepared, programs)
     if out is None:
         trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
         trainer.fit()
@@ -179,15 +227,20 @@ def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfi
     return resolve_config(config_from_dict(values))
 
 
+@_takes_network(configures=False)
 def resume(
     run_dir: str | os.PathLike[str],
     *,
     overrides: Iterable[str] = (),
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
+    model: Any = None,
+    guide: Any = None,
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
@@ -196,17 +249,22 @@ def resume(
     the rate saved with the optimizer, another ``train.optimizer`` (or ``train.estimator``)
     starts with fresh state, the schedule follows the new ``train.epochs`` (a cosine's
     horizon). Any other key is refused before anything is written. Runs fitted on an
-    in-memory array need the same ``data`` (and ``labels``) again. A run whose training
-    ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
+    in-memory array, a torch dataset or a stream need the same ``data`` (and ``labels``,
+    ``val_data``, ``test_data``) again; datasets and streams are checked against the
+    ``data.origin`` the run recorded. A run fitted with your own network needs it again: ``network=``
+    (as for every function that opens a run: :func:`load_run`, :func:`evaluate`, :func:`sample`, ...).
+    A run whose training ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
-    ``config.toml`` agree; see :meth:`RunDir.load`).
+    ``config.toml`` agree; see :meth:`RunDir.load`). A run of your own Pyro programs
+    needs the same ``model`` and ``guide`` again.
     """
     overrides = list(overrides)
+    programs = _programs(model, guide)
     with RunDir.claim(run_dir) as run:
         state, config = _resumable(run, overrides)
-        prepared = load_run_data(config, state, data, labels)
-        vae = build_checked(config, prepared)
+        prepared = load_run_data(config, state, data, labels, val_data, test_data)
+        vae = build_checked(config, prepared, programs)
         check_parameters(vae, state["model"], run.checkpoint)
         trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
         trainer.load_state_dict(state)
@@ -260,10 +318,21 @@ def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | N
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
-    """The fitted VAE (best validation epoch) of a run directory and its configuration."""
-    vae, config, _ = load_best(RunDir.open(run_dir, need_best=True))
+@_takes_network(configures=False)
+def load_run(run_dir: str | os.PathLike[str], *, model: Any = None, guide: Any = None) -> tuple[VAE, RunConfig]:
+    """The fitted VAE (best validation epoch) of a run directory and its configuration.
+
+    A run of your own Pyro programs needs the same ``model`` and ``guide`` (their parameters are loaded into them).
+    """
+    vae, config, _ = load_best(RunDir.open(run_dir, need_best=True), _programs(model, guide))
     return vae, config
+
+
+def _programs(model: Any, guide: Any) -> Programs | None:
+    """The user's programs handed to resume, load_run or evaluate (no ``[model]`` section there)."""
+    if isinstance(model, Mapping):
+        raise ConfigError("model= is your own Pyro model here: a run's [model] section cannot change")
+    return program_keywords(model, guide)[0]
 
 
 @dataclass
@@ -282,18 +351,20 @@ def _evaluate_run(
     labels: Any,
     log: Log | None,
     check: Callable[[RunConfig, DataBundle], None] | None = None,
+    programs: Programs | None = None,
+    held_out: tuple[Any, Any] = (None, None),
 ) -> _Evaluated:
     """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
 
     ``check(config, data)`` vets the caller's own options against the loaded run before anything is
-    evaluated or written.
+    evaluated or written. ``held_out`` is ``(val_data, test_data)`` of a run fitted on Python objects.
     """
     with RunDir.claim(run_dir, need_best=True) as run:
-        vae, config, state = load_best(run)
+        vae, config, state = load_best(run, programs)
         if samples is not None:
             config = resolve_config(config, [f"eval.samples={samples}"])
-        prepared = load_run_data(config, state, data, labels)
-        check_support(prepared, vae.likelihood)
+        prepared = load_run_data(config, state, data, labels, *held_out)
+        vae.check_data(prepared)
         if check is not None:
             check(config, prepared)
         ev = config.eval
@@ -306,13 +377,18 @@ def _evaluate_run(
     return _Evaluated(run, vae, prepared, test, summary)
 
 
+@_takes_network(configures=False)
 def evaluate(
     run_dir: str | os.PathLike[str],
     *,
     samples: int | None = None,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
+    model: Any = None,
+    guide: Any = None,
 ) -> dict[str, Any]:
     """Re-evaluate a run on its test split and rewrite its ``summary.json``.
 
@@ -322,12 +398,17 @@ def evaluate(
         A run directory written by :func:`fit`.
     samples
         ``K`` for the importance-sampled log-likelihood and PSIS (default: the run's ``eval.samples``).
-    data, labels
-        The in-memory array again, for runs fitted on one.
+    data, labels, val_data, test_data
+        The Python objects again, for runs fitted on them (see :func:`fit`).
+    model, guide
+        Your own Pyro programs again, for runs of kind ``program``.
     """
-    return _evaluate_run(run_dir, samples, data, labels, log).summary
+    return _evaluate_run(
+        run_dir, samples, data, labels, log, programs=_programs(model, guide), held_out=(val_data, test_data)
+    ).summary
 
 
+@_takes_network(configures=False)
 def diagnose(
     run_dir: str | os.PathLike[str],
     *,
@@ -336,6 +417,8 @@ def diagnose(
     samples: int | None = None,
     data: Any = None,
     labels: Any = None,
+    val_data: Any = None,
+    test_data: Any = None,
     log: Log | None = None,
 ) -> dict[str, Any]:
     """ArviZ diagnostics of a run's guide; rewrites ``summary.json``, writes ``diagnostics.nc`` and ``psis_khat.png``.
@@ -351,7 +434,7 @@ def diagnose(
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     with RunDir.claim(run_dir, need_best=True):
-        return _diagnose(run_dir, points, draws, samples, data, labels, log)
+        return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log)
 
 
 def _diagnose(
@@ -359,11 +442,10 @@ def _diagnose(
     points: int | Sequence[int],
     draws: int,
     samples: int | None,
-    data: Any,
-    labels: Any,
+    passed: tuple[Any, Any, Any, Any],
     log: Log | None,
 ) -> dict[str, Any]:
-    """:func:`diagnose`, holding the run directory's lock."""
+    """:func:`diagnose`, holding the run directory's lock; ``passed``: ``(data, labels, val_data, test_data)``."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
     from pyro_vae.plots.diagnostics import save_khat_histogram
 
@@ -376,7 +458,8 @@ def _diagnose(
                 f"{MIN_PSIS_DRAWS} or more"
             )
 
-    done = _evaluate_run(run_dir, samples, data, labels, log, check)
+    data, labels, val_data, test_data = passed
+    done = _evaluate_run(run_dir, samples, data, labels, log, check, (val_data, test_data))
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
@@ -404,6 +487,7 @@ def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:
     return chosen
 
 
+@_takes_network(configures=False)
 def sample(
     run_dir: str | os.PathLike[str], n: int, out: str | os.PathLike[str] | None = None, seed: int = 0
 ) -> torch.Tensor:

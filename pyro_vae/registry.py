@@ -10,10 +10,18 @@ supplies (``z_dim``, ``event_shape``, ...) and *options* the user may set.
 Unknown names and unknown options are rejected eagerly with the valid choices, and so
 is an option value outside the :class:`OptionRange` its factory was registered with
 (checked by :meth:`Registry.check`, i.e. when the configuration is validated).
+
+Other packages add components as *plugins* (:mod:`pyro_vae.plugins` loads them); each
+registry remembers which plugin gave which name (:meth:`Registry.origin`, set while
+:func:`registering_as` is active). A name only a Python caller can give (your own network)
+is explained, not called unknown, when absent (:meth:`Registry.explain_absent`,
+:class:`MissingComponentError`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import difflib
 import inspect
 import math
@@ -30,11 +38,14 @@ __all__ = [
     "NON_NEGATIVE",
     "POSITIVE",
     "POSITIVE_INT",
+    "REGISTRIES",
     "UNIT",
     "ComponentSpec",
+    "MissingComponentError",
     "OptionRange",
     "Registry",
     "normalize_spec",
+    "registering_as",
 ]
 
 T = TypeVar("T")
@@ -87,6 +98,22 @@ def _suggest(word: str, choices: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
+#: every registry made (priors, likelihoods, networks, estimators, data sources, ...), for plugin bookkeeping
+REGISTRIES: list[Registry[Any]] = []  # filled as each Registry is made
+#: the plugin being imported while its components register (``None``: pyro-vae's own)
+_LOADING: contextvars.ContextVar[str | None] = contextvars.ContextVar("pyro_vae_plugin", default=None)
+
+
+@contextlib.contextmanager
+def registering_as(origin: str) -> Iterator[None]:
+    """Mark what registers while the block runs as ``origin``'s (a plugin: see :mod:`pyro_vae.plugins`)."""
+    token = _LOADING.set(origin)
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
+
+
 class Registry(Generic[T]):
     """A mapping from names to factories of one kind of component.
 
@@ -104,6 +131,9 @@ class Registry(Generic[T]):
         self.context = frozenset(context)
         self._factories: dict[str, Callable[..., T]] = {}
         self._ranges: dict[str, Mapping[str, OptionRange]] = {}
+        self._origins: dict[str, str] = {}
+        self._absent: dict[str, Callable[[dict[str, Any]], str]] = {}
+        REGISTRIES.append(self)
 
     def register(
         self, name: str, ranges: Mapping[str, OptionRange] | None = None
@@ -117,9 +147,36 @@ class Registry(Generic[T]):
                 raise ValueError(f"{self.kind} {name!r}: ranges for options it does not take: {sorted(ranges)}")
             self._factories[name] = factory
             self._ranges[name] = dict(ranges or {})
+            if (origin := _LOADING.get()) is not None:
+                self._origins[name] = origin
             return factory
 
         return decorator
+
+    def explain_absent(self, name: str, explain: Callable[[dict[str, Any]], str]) -> None:
+        """While ``name`` is not registered, a spec naming it fails with ``explain(spec)`` (not "unknown name")."""
+        self._absent[name] = explain
+
+    def origins(self) -> dict[str, str]:
+        """Every name a plugin registered, with its origin."""
+        return dict(self._origins)
+
+    def origin(self, name: str) -> str | None:
+        """The plugin that registered ``name`` (``"plugin DIST (entry point ...)"``, ``"script PATH"``), or ``None``."""
+        return self._origins.get(name)
+
+    @contextlib.contextmanager
+    def override(self, name: str, factory: Callable[..., T]) -> Iterator[None]:
+        """Let ``factory`` stand for ``name`` (its options unbounded) while the block runs; then restore the old one."""
+        saved = self._factories.get(name), self._ranges.get(name)
+        self._factories[name], self._ranges[name] = factory, {}
+        try:
+            yield
+        finally:
+            if saved[0] is None:
+                del self._factories[name], self._ranges[name]
+            else:
+                self._factories[name], self._ranges[name] = saved
 
     def names(self) -> list[str]:
         """The registered names, sorted."""
@@ -136,6 +193,8 @@ class Registry(Generic[T]):
         try:
             return self._factories[name]
         except KeyError:
+            if name in self._absent:
+                raise MissingComponentError(self._absent[name]({"name": name})) from None
             raise ConfigError(
                 f"unknown {self.kind} {name!r}{_suggest(name, self.names())}; "
                 f"valid {self.kind} names: {', '.join(self.names())}"
@@ -159,6 +218,8 @@ class Registry(Generic[T]):
         """Validate the name, option names and option values (their ranges) of ``spec``; return it normalized."""
         spec = normalize_spec(spec, self.kind)
         name = spec["name"]
+        if name not in self._factories and name in self._absent:
+            raise MissingComponentError(self._absent[name](spec))
         valid = self.options(name)
         for key, value in spec.items():
             if key != "name" and key not in valid:
@@ -179,3 +240,11 @@ class Registry(Generic[T]):
         accepted = inspect.signature(factory).parameters
         context = {k: v for k, v in context.items() if k in accepted}
         return factory(**context, **options)
+
+
+class MissingComponentError(ConfigError):
+    """A saved run names a component that is not available now.
+
+    A plugin's that is not loaded (:func:`pyro_vae.plugins.check_plugins`), or one only a Python caller can give
+    (:meth:`Registry.explain_absent`).
+    """

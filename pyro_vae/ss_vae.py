@@ -23,7 +23,7 @@ from pyro_vae.networks import NETWORKS, make_activation
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.ss_vae_pictures import write_ss_pictures
-from pyro_vae.vae import VAE
+from pyro_vae.vae import ENCODE_CHUNK, VAE
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
@@ -98,7 +98,10 @@ class SSVAE(VAE):
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
-        """``E[x | z = mean of q(z | x, y), y]`` with ``y`` the classifier's prediction."""
+        """``E[x | z = mean of q(z | x, y), y]`` with ``y`` the classifier's prediction, ``ENCODE_CHUNK`` at a time."""
+        return torch.cat([self._reconstruct(part) for part in torch.as_tensor(x).split(ENCODE_CHUNK)])
+
+    def _reconstruct(self, x: Tensor) -> Tensor:
         y = self.predict(x)
         return self.decode(self.encode(x, y)[0], y)
 

@@ -7,13 +7,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig, RunConfig
-from pyro_vae.data import TrainingBatches
+from pyro_vae.data import Split, TrainingBatches, check_support
 from pyro_vae.errors import ConfigError
+from pyro_vae.evaluation import ExampleScores, score_examples
 from pyro_vae.guides import POSTERIOR_FAMILIES, VAEGuide
 from pyro_vae.kinds import DataShape
 from pyro_vae.likelihoods import LIKELIHOODS, Likelihood
@@ -23,9 +25,12 @@ from pyro_vae.priors import PRIORS, Prior
 from pyro_vae.vae_pictures import write_vae_pictures
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle, Split
+    from pyro_vae.data import DataBundle
 
-__all__ = ["VAE", "build_vae", "build_vae_kind", "check_beta"]
+__all__ = ["ENCODE_CHUNK", "VAE", "build_vae", "build_vae_kind", "check_beta"]
+
+#: examples encoded or reconstructed per forward pass by :meth:`VAE.transform` and :meth:`VAE.reconstruct`
+ENCODE_CHUNK = 1000
 
 
 class VAE(nn.Module):
@@ -86,8 +91,48 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def reconstruct(self, x: Tensor) -> Tensor:
-        """``E[x | z = mean of q(z | x)]`` for a batch."""
-        return self.decode(self.encode(x)[0])
+        """``E[x | z = mean of q(z | x)]`` for examples ``(N, *event_shape)``, ``ENCODE_CHUNK`` at a time."""
+        return torch.cat([self.decode(self.encode(part)[0]) for part in _as_examples(x).split(ENCODE_CHUNK)])
+
+    @torch.no_grad()
+    def transform(self, x: Tensor | np.ndarray) -> Tensor:
+        """Posterior means of ``q(z | x)``, ``(N, z_dim)``: the codes, scikit-learn style, in chunks."""
+        return self.encode_all(x)[0]
+
+    @torch.no_grad()
+    def encode_all(self, x: Tensor | np.ndarray) -> tuple[Tensor, Tensor]:
+        """:meth:`encode` of examples ``(N, *event_shape)`` in chunks: means and standard deviations, ``(N, z_dim)``."""
+        parts = [self.encode(part) for part in _as_examples(x).split(ENCODE_CHUNK)]
+        return torch.cat([mean for mean, _ in parts]), torch.cat([std for _, std in parts])
+
+    def log_likelihood(
+        self, x: Tensor | np.ndarray, samples: int = 1000, batch_size: int = 100, seed: int = 0
+    ) -> Tensor:
+        """Importance-sampled ``log p(x)`` of each example (``samples`` draws of ``q(z | x)``), shape ``(N,)``, nats.
+
+        The estimator of ``summary.json``'s ``test_log_likelihood`` (its mean over the test split, with the
+        run's ``eval.samples``, ``eval.batch_size`` and ``eval.seed``), a lower bound in expectation that
+        tightens as ``samples`` grows; memory is bounded as in evaluation. A high score is a typical example.
+        """
+        return torch.from_numpy(self._scores(x, samples, batch_size, seed).log_likelihood)
+
+    def elbo(self, x: Tensor | np.ndarray, samples: int = 1, batch_size: int = 100, seed: int = 0) -> Tensor:
+        """The ELBO of each example, averaged over ``samples`` draws of ``q(z | x)``, shape ``(N,)``, nats."""
+        return torch.from_numpy(self._scores(x, samples, batch_size, seed).elbo)
+
+    def _scores(self, x: Tensor | np.ndarray, samples: int, batch_size: int, seed: int) -> ExampleScores:
+        for name, value in (("samples", samples), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+        return score_examples(self, Split(_as_examples(x), None), samples, batch_size, seed)
+
+    def check_data(self, data: DataBundle) -> None:
+        """Check every split against the likelihood's support before training or evaluation (:func:`check_support`)."""
+        check_support(data, self.likelihood)
+
+    def output_floats(self, event_size: int) -> int:
+        """Floats of decoder output per example of ``event_size`` values (sizes evaluation's chunks of draws)."""
+        return event_size * self.likelihood.params_per_dim
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
@@ -144,6 +189,11 @@ class VAE(nn.Module):
     def write_pictures(self, data: DataBundle, history: list[dict[str, float]], folder: Path) -> list[Path]:
         """Samples, reconstructions, training curve and latent-space pictures (see :mod:`pyro_vae.vae_pictures`)."""
         return write_vae_pictures(self, data, history, folder)
+
+
+def _as_examples(x: Tensor | np.ndarray) -> Tensor:
+    """``x`` as a float32 tensor of examples (arrays are converted; prepare them as the run's data were)."""
+    return torch.as_tensor(np.asarray(x) if not isinstance(x, Tensor) else x, dtype=torch.float32)
 
 
 def check_beta(beta: object) -> float:

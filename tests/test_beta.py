@@ -53,7 +53,7 @@ def test_a_beta_that_is_not_a_positive_number_is_refused_before_the_run_director
 def test_beta_belongs_to_the_plain_and_group_kinds_not_the_semi_supervised_one():
     with pytest.raises(
         pyro_vae.ConfigError,
-        match=r"model\.beta applies to model kind 'ada_gvae' or 'group_vae' or 'vae' only, not 'ss_vae'",
+        match=r"model\.beta applies to model kind 'ada_gvae' or 'group_vae' or 'program' or 'vae' only, not 'ss_vae'",
     ):
         resolve_config(None, **{"model.kind": "ss_vae", "model.beta": 2.0})
 

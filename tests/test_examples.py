@@ -15,7 +15,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize(
     ("script", "printed"),
-    [("fit_own_array.py", "test log-likelihood (nats per image):"), ("swap_priors.py", "mixture ")],
+    [
+        ("fit_own_array.py", "test log-likelihood (nats per image):"),
+        ("swap_priors.py", "mixture "),
+        ("own_programs.py", "least likely test images:"),
+    ],
 )
 def test_example_script_runs(script, printed, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)

@@ -30,13 +30,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "list",
         help="list model kinds, priors, likelihoods, networks, estimators, data sources",
-        description="List every model kind and registered component with its options and defaults.",
+        description=(
+            "List every model kind and registered component with its options and defaults; a component from "
+            "a plugin (an installed package, or --import) names it in brackets."
+        ),
     )
     p.set_defaults(run=run)
 
 
 def describe(registry: Registry) -> list[str]:
-    """One line per registered name: ``name(option=default, ...)  first docstring line``."""
+    """One line per registered name: ``name(option=default, ...)  first docstring line  [plugin origin]``."""
     lines = []
     for name in registry.names():
         options = ", ".join(
@@ -44,7 +47,8 @@ def describe(registry: Registry) -> list[str]:
             for key, default in registry.options(name).items()
         )
         doc = (inspect.getdoc(registry.get(name)) or "").replace("``", "").splitlines()
-        lines.append(f"  {name}({options})  {doc[0] if doc else ''}".rstrip())
+        origin = f"  [{registry.origin(name)}]" if registry.origin(name) else ""
+        lines.append(f"  {name}({options})  {doc[0] if doc else ''}".rstrip() + origin)
     return lines
 
 

@@ -19,13 +19,23 @@ Variational autoencoders as Pyro programs.
   pyro-vae fit [CONFIG.toml] [--set key=value ...] --out RUN_DIR
   pyro-vae fit --resume RUN_DIR [--set train.epochs=N]
   pyro-vae evaluate RUN_DIR [--samples K]
+  pyro-vae score RUN_DIR --data FILE [--samples K] --out scores.csv
+  pyro-vae encode RUN_DIR --data FILE --out codes.npy
   pyro-vae sample RUN_DIR --n N --out FILE.png
   pyro-vae compare CONFIG.toml --estimators trace,meanfield,iwae:5,dreg:5,stl --out DIR
   pyro-vae diagnose RUN_DIR
   pyro-vae list
 
-Run `pyro-vae COMMAND --help` for each command's options.
+Run `pyro-vae COMMAND --help` for each command's options. Every command takes
+--import MODULE_OR_FILE.py (repeatable): a module or script whose imports register
+priors, likelihoods, networks, estimators or data sources for this run; installed
+plugin packages (entry points in the group pyro_vae.plugins) are loaded always.
 """
+
+IMPORT_HELP = (
+    "a module name or .py file whose imports register components (priors, likelihoods, networks, estimators, "
+    "data sources) for this run (repeatable); installed plugins (entry-point group pyro_vae.plugins) load always"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in commands.COMMANDS:
         command.add_parser(sub)
+    for command_parser in sub.choices.values():
+        command_parser.add_argument(
+            "--import", dest="imports", action="append", default=[], metavar="MODULE_OR_FILE.py", help=IMPORT_HELP
+        )
     return parser
 
 
@@ -67,6 +81,15 @@ def _notes_as_lines(prefix: str) -> Iterator[None]:
         yield
 
 
+def _import_plugins(targets: list[str]) -> None:
+    """Load the installed plugins, then each ``--import`` module or file."""
+    from pyro_vae.plugins import import_plugin, load_plugins
+
+    load_plugins()
+    for target in targets:
+        import_plugin(target)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 for bad input, 130 when interrupted).
 
@@ -76,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         with _notes_as_lines(f"pyro-vae {args.command}"):
+            _import_plugins(args.imports)
             args.run(args)
     except PyroVAEError as err:
         print(f"pyro-vae {args.command}: error: {err}", file=sys.stderr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
@@ -21,6 +22,7 @@ from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.data import DataBundle
 from pyro_vae.errors import ConfigError
 from pyro_vae.estimators import ESTIMATORS
+from pyro_vae.programs import program_keywords
 from pyro_vae.registry import ComponentSpec, normalize_spec
 from pyro_vae.training import RunDir
 from pyro_vae.vae import VAE
@@ -71,8 +73,8 @@ def _check(estimators: Sequence[ComponentSpec], particles: Iterable[int]) -> lis
 
 
 def compare(
-    config: ConfigSource,
-    estimators: Sequence[ComponentSpec],
+    config: ConfigSource = None,
+    estimators: Sequence[ComponentSpec] = (),
     *,
     out: str | os.PathLike[str] | None = None,
     overrides: Iterable[str] = (),
@@ -82,6 +84,8 @@ def compare(
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = False,
+    model: Any = None,
+    guide: Any = None,
     **keywords: Any,
 ) -> Comparison:
     """Fit the same VAE with each estimator and compare them.
@@ -98,7 +102,7 @@ def compare(
     Parameters
     ----------
     config
-        The run configuration (TOML file, dict or :class:`RunConfig`); its
+        The run configuration (TOML file, dict or :class:`RunConfig`; ``None``: the defaults); its
         ``train.estimator`` is replaced by each of ``estimators``.
     estimators
         Names or specs, e.g. ``["trace", "meanfield", {"name": "iwae", "num_particles": 5}]``.
@@ -109,32 +113,43 @@ def compare(
         Gradient estimates per SNR measurement, and the batch size.
     pictures
         Write each run's pictures too.
+    model, guide
+        Your own Pyro programs (kind ``program``, see :mod:`pyro_vae.programs`): each estimator starts
+        from the parameters they hold now; afterwards they hold the last estimator's (each run
+        directory's ``best.pt`` keeps its own), and every result's ``vae`` is this one pair.
     """
     specs = _check(estimators, snr_particles)
     _check_snr_options(snr_repeats, snr_batch)
-    base = absolute_paths(resolve_config(config, overrides, patience=0, **keywords))
+    programs, program_keys = program_keywords(model, guide)
+    base = absolute_paths(resolve_config(config, overrides, patience=0, **program_keys, **keywords))
     for spec in specs:  # every estimator must suit the model before anything is written
         check_estimator_applies(replace(base, train=replace(base.train, estimator=spec)))
     if out is not None:
         RunDir.check_new(out)
     data = prepare_data(base)
-    first = initial_vae(base, data)  # the model's own refusals (labels, prior) come before the directory too
+    first = initial_vae(base, data, programs)  # the model's own refusals (labels, prior) come before the directory
+    for spec in specs if programs is not None else ():  # and what the user's programs cannot be trained with
+        programs.build(replace(base, train=replace(base.train, estimator=spec)), data.event_shape)
     root = _new_directory(out)
     batch = _snr_batch(first, base, data, snr_batch)
-    rows, histories, results = [], {}, {}
+    start_state = copy.deepcopy(first.state_dict())  # the user's programs are trained in place: each restarts here
+    rows, histories, results, reference_state = [], {}, {}, None
     for spec in specs:
         label = estimator_label(spec)
         run_config = replace(base, train=replace(base.train, estimator=spec))
-        start = gradient_snr(initial_vae(run_config, data), spec, batch, snr_repeats, base.seed)
+        first.load_state_dict(start_state)
+        start = gradient_snr(initial_vae(run_config, data, programs), spec, batch, snr_repeats, base.seed)
         if log is not None:
             log(f"== {label}")
-        result = fit(
-            run_config, out=None if root is None else root / label, log=log, progress=progress, pictures=pictures
-        )
+        own = {} if programs is None else {"model": programs.model, "guide": programs.guide}
+        where = None if root is None else root / label
+        result = fit(run_config, out=where, log=log, progress=progress, pictures=pictures, **own)
         end = gradient_snr(result.vae, spec, batch, snr_repeats, base.seed)
         rows.append(_row(label, result, start, end))
         histories[label], results[label] = result.history, result
+        reference_state = reference_state or copy.deepcopy(result.vae.state_dict())
     reference = estimator_label(specs[0])
+    results[reference].vae.load_state_dict(reference_state)  # the user's programs hold the last fit's otherwise
     points = _snr_vs_k(results[reference], batch, snr_particles, snr_repeats, base.seed)
     comparison = Comparison(rows, points, histories, reference, root, results)
     if root is not None:

@@ -32,7 +32,8 @@ def model_traits(model: ModelConfig) -> ModelTraits:
         label_plates = f"model.kind = {model.kind!r} splits each batch into plates by which labels are known"
     elif kind.nested_plates:
         label_plates = f"model.kind = {model.kind!r} nests each batch's members inside group plates"
-    return ModelTraits(discrete=discrete, label_plates=label_plates)
+    programs = f"model.kind = {model.kind!r} runs your own Pyro programs" if kind.own_programs else None
+    return ModelTraits(discrete=discrete, label_plates=label_plates, programs=programs)
 
 
 def check_estimator_applies(config: RunConfig) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from pyro_vae.config.overrides import apply_overrides, merge_keywords
@@ -12,6 +13,7 @@ from pyro_vae.config.toml_io import read_toml
 from pyro_vae.config.validate import validate_config
 from pyro_vae.errors import ConfigError
 from pyro_vae.kinds import MODEL_KINDS
+from pyro_vae.plugins import check_plugins, load_plugins, plugins_used
 
 __all__ = ["ConfigSource", "resolve_config"]
 
@@ -33,6 +35,10 @@ def _as_dict(source: ConfigSource) -> dict[str, Any]:
 def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), **keywords: Any) -> RunConfig:
     """Layer ``source``, Python ``keywords`` and ``--set`` style ``overrides``, then validate.
 
+    Installed plugins are loaded first (:func:`~pyro_vae.plugins.load_plugins`); the plugins a
+    saved configuration names must be present (:func:`~pyro_vae.plugins.check_plugins`), and the
+    result names those it uses (``RunConfig.plugins``).
+
     Parameters
     ----------
     source
@@ -43,9 +49,13 @@ def resolve_config(source: ConfigSource = None, overrides: Iterable[str] = (), *
     **keywords
         Python keyword arguments (see :func:`pyro_vae.config.merge_keywords`).
     """
+    load_plugins()
     values = merge_keywords(_as_dict(source), keywords)
     apply_overrides(values, overrides)
-    return validate_config(config_from_dict(_with_kind_defaults(values)))
+    config = config_from_dict(_with_kind_defaults(values))
+    check_plugins(config.plugins)  # a saved run's, before its names are looked up
+    config = validate_config(config)
+    return replace(config, plugins=plugins_used(config_to_dict(config)))
 
 
 def _with_kind_defaults(values: dict[str, Any]) -> dict[str, Any]:

@@ -33,6 +33,8 @@ __all__ = [
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
 #: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
 ON_DIVERGENCE = ("stop", "rollback")
+#: values of ``train.loggers`` (see pyro_vae.training.loggers): "csv" is metrics.csv, always written
+LOGGERS = ("csv", "tensorboard")
 #: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
 SOURCE_OPTIONS = (
     "root",
@@ -151,6 +153,9 @@ class TrainConfig:
     on_divergence: str = "stop"
     max_rollbacks: int = 3
     divergence_factor: float = 100.0
+    # where each epoch's figures go besides the checkpoint: "csv" (metrics.csv, always written) and
+    # "tensorboard" (scalars and pictures under RUN_DIR/tensorboard; pip install 'pyro-vae[tensorboard]')
+    loggers: list[str] = field(default_factory=lambda: ["csv"])
 
 
 @dataclass
@@ -165,13 +170,19 @@ class EvalConfig:
 
 @dataclass
 class RunConfig:
-    """A whole run: the four sections and the training seed."""
+    """A whole run: the four sections and the training seed.
+
+    ``plugins`` names the plugin components the run uses and where they came from
+    (``{"prior 'foo'": "plugin DIST (entry point ...)"}``), filled in by
+    :func:`pyro_vae.config.resolve_config` (:func:`pyro_vae.plugins.plugins_used`).
+    """
 
     seed: int = 0
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    plugins: dict[str, str] = field(default_factory=dict)
 
 
 SECTIONS: dict[str, type] = {
@@ -274,17 +285,20 @@ def config_from_dict(values: Mapping[str, Any]) -> RunConfig:
     Semantic checks (names in registries, ranges) are done by
     :func:`pyro_vae.config.validate_config`.
     """
-    valid = ["seed", *SECTIONS]
+    valid = ["seed", *SECTIONS, "plugins"]
     sections = {}
     for key, value in values.items():
         if key not in valid:
             raise unknown_key_error("", key, valid)
-        if key != "seed":
+        if key in SECTIONS:
             sections[key] = _section_from_dict(key, SECTIONS[key], value)
     seed = values.get("seed", 0)
     if not _matches(seed, int):
         raise ConfigError(f"seed must be an integer, got {seed!r}")
-    return RunConfig(seed=seed, **sections)
+    plugins = values.get("plugins", {})
+    if not isinstance(plugins, Mapping) or not all(isinstance(v, str) for v in plugins.values()):
+        raise ConfigError(f"plugins must be a table of component = origin strings, got {plugins!r}")
+    return RunConfig(seed=seed, **sections, plugins=dict(plugins))
 
 
 def config_to_dict(config: RunConfig) -> dict[str, Any]:
@@ -298,4 +312,6 @@ def config_to_dict(config: RunConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"seed": config.seed}
     for name in SECTIONS:
         out[name] = strip(getattr(config, name))
+    if config.plugins:
+        out["plugins"] = dict(config.plugins)
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import fields, replace
 
@@ -9,6 +10,7 @@ from pyro_vae._workers import check_workers
 from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.schema import (
     BINARIZE_MODES,
+    LOGGERS,
     ON_DIVERGENCE,
     DataConfig,
     EvalConfig,
@@ -27,7 +29,7 @@ from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 
-__all__ = ["AUTO", "SEED_LIMIT", "validate_config"]
+__all__ = ["AUTO", "SEED_LIMIT", "TENSORBOARD_MISSING", "validate_config"]
 
 #: ``train.estimator`` value meaning "the model kind's default"
 AUTO = "auto"
@@ -142,6 +144,7 @@ def _validate_train(train: TrainConfig) -> None:
         train.labelled_per_batch,
     )
     _validate_divergence(train)
+    _validate_loggers(train.loggers)
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)
@@ -161,6 +164,21 @@ def _validate_divergence(train: TrainConfig) -> None:
         "0 (only a NaN/inf loss is divergence) or a number of at least 1",
         train.divergence_factor,
     )
+
+
+def _validate_loggers(loggers: list[str]) -> None:
+    """Known names only, and the optional package a logger needs installed (found without importing it)."""
+    for name in loggers:
+        _require(name in LOGGERS, "train.loggers", f"a list of {', '.join(LOGGERS)}", loggers)
+    if "tensorboard" in loggers and importlib.util.find_spec("tensorboard") is None:
+        raise ConfigError(TENSORBOARD_MISSING)
+
+
+#: the one-line error when train.loggers asks for TensorBoard and the package is missing
+TENSORBOARD_MISSING = (
+    "train.loggers = 'tensorboard' needs the tensorboard package, which is not installed: "
+    "pip install 'pyro-vae[tensorboard]' (or pip install tensorboard), or remove 'tensorboard' from train.loggers"
+)
 
 
 def _validate_eval(evaluation: EvalConfig) -> None:

@@ -24,6 +24,8 @@ class RawData:
     labels
         Integer class labels, ``(N,)`` or ``(N, K)`` for ``K`` factors, ``-1`` where
         missing; or ``None``.
+    val_x, val_labels
+        The source's own validation split, if it has one (``fit(val_data=...)``).
     test_x, test_labels
         The source's own test split, if it has one (MNIST does, a file does not).
     auto_scale
@@ -36,13 +38,16 @@ class RawData:
 
     x: Tensor | MappedRows
     labels: Tensor | None = None
+    val_x: Tensor | None = None
+    val_labels: Tensor | None = None
     test_x: Tensor | None = None
     test_labels: Tensor | None = None
     auto_scale: float = 1.0
     noise: Tensor | None = None
 
 
-#: sources take their options as keyword arguments; ``array`` and ``labels``
+#: sources take their options as keyword arguments; ``array`` and ``labels`` (and ``val``, ``test``)
 #: carry in-memory data given to :func:`pyro_vae.fit`, ``open_run`` opens a fitted
-#: run for ``vae_features`` (see :class:`pyro_vae.data.features.FittedEncoder`)
-DATASETS: Registry[RawData] = Registry("data source", context=("array", "labels", "open_run"))
+#: run for ``vae_features`` (see :class:`pyro_vae.data.features.FittedEncoder`); ``limit`` is ``data.limit``
+#: for a source that must apply it while reading (a stream keeps its first ``limit`` examples)
+DATASETS: Registry[RawData] = Registry("data source", context=("array", "labels", "val", "test", "open_run", "limit"))

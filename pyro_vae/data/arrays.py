@@ -9,11 +9,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.mapped import CHECK_ROWS, MappedRows
 from pyro_vae.errors import DataError, InputNotice
 
-__all__ = ["MISSING", "as_examples", "as_labels", "as_mapped_examples", "auto_scale_for", "in_memory"]
+__all__ = ["MISSING", "as_examples", "as_labels", "as_mapped_examples", "auto_scale_for", "check_finite"]
 
 _SHAPES = "(N, D) vectors, (N, H, W) grey images or (N, C, H, W) images"
 #: channel counts of images: grey, RGB, RGBA
@@ -66,7 +65,7 @@ def as_examples(values: Any, what: str = "data") -> Tensor:
         raise DataError(f"{what} is empty (shape {tuple(x.shape)}); it needs at least one example")
     if any(s == 0 for s in x.shape[1:]):
         raise DataError(f"{what} has shape {tuple(x.shape)} with a zero-sized dimension; each example needs values")
-    _check_finite(x, what)
+    check_finite(x, what)
     return x
 
 
@@ -92,11 +91,12 @@ def as_mapped_examples(array: np.ndarray, what: str = "data") -> MappedRows:
         )
     rows = MappedRows.of(array)
     for start, chunk in zip(range(0, len(rows), CHECK_ROWS), rows.split(CHECK_ROWS), strict=True):
-        _check_finite(chunk, what, start)
+        check_finite(chunk, what, start)
     return rows
 
 
-def _check_finite(x: Tensor, what: str, first_row: int = 0) -> None:
+def check_finite(x: Tensor, what: str, first_row: int = 0) -> None:
+    """A :class:`DataError` naming the first example (counting from ``first_row``) with a NaN or infinite value."""
     bad = ~torch.isfinite(x)
     if bool(bad.any()):
         rows = bad.flatten(1).any(1).nonzero().flatten()
@@ -129,16 +129,3 @@ def as_labels(values: Any, n: int, what: str = "labels") -> Tensor:
     if bool((y < MISSING).any()):
         raise DataError(f"{what} must be class indices 0, 1, 2, ... or -1 for missing; found {int(y.min())}")
     return y
-
-
-@DATASETS.register("array")
-def in_memory(array: Any = None, labels: Any = None) -> RawData:
-    """Data given in memory to :func:`pyro_vae.fit` (a NumPy array or torch tensor)."""
-    if array is None:
-        raise DataError(
-            "data source 'array' holds data passed from Python as pyro_vae.fit(data=...); "
-            "nothing was passed. From the command line use a file (.npy, .npz, .csv) or an image folder"
-        )
-    x = as_examples(array)
-    y = None if labels is None else as_labels(labels, x.shape[0])
-    return RawData(x=x, labels=y, auto_scale=auto_scale_for(array))

@@ -8,6 +8,8 @@ import torch
 from torch import Tensor
 
 from pyro_vae.data.prepare import Split
+from pyro_vae.data.stream import StreamedRows
+from pyro_vae.data.torch_data import concat_labels
 
 __all__ = [
     "TrainingBatches",
@@ -17,6 +19,7 @@ __all__ = [
     "iterate_batches",
     "num_batches",
     "random_shift",
+    "rebatched",
 ]
 
 
@@ -99,6 +102,42 @@ def _batch(
     return draw_rows(split, index, generator, binarize, shift), labels
 
 
+def rebatched(
+    rows: StreamedRows, batch_size: int, generator: torch.Generator | None, binarize: bool, shift: int = 0
+) -> Iterator[tuple[Tensor, Tensor | None]]:
+    """One pass over ``rows`` in batches of ``batch_size`` (the last holds the rest), in the stream's order.
+
+    ``binarize`` resamples each grey level as a Bernoulli draw and ``shift`` translates images,
+    both drawn from ``generator``, as for in-memory training data.
+    """
+
+    def finish(x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        x = random_shift(x, shift, generator) if shift else x
+        return (bernoulli_draw(x, generator) if binarize else x), y
+
+    pending: list[tuple[Tensor, Tensor | None]] = []
+    held = 0
+    for x, y in rows.batches():
+        pending.append((x, y))
+        held += len(x)
+        while held >= batch_size:
+            batch, pending = _take(pending, batch_size)
+            held -= batch_size
+            yield finish(*batch)
+    if held:
+        yield finish(*_take(pending, held)[0])
+
+
+def _take(
+    pending: list[tuple[Tensor, Tensor | None]], size: int
+) -> tuple[tuple[Tensor, Tensor | None], list[tuple[Tensor, Tensor | None]]]:
+    """The first ``size`` examples of the pending pieces, and the pieces left."""
+    x = torch.cat([x for x, _ in pending])
+    y = concat_labels(pending)
+    rest = [(x[size:], None if y is None else y[size:])] if len(x) > size else []
+    return (x[:size], None if y is None else y[:size]), rest
+
+
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:
     """Endless reshuffled passes over ``rows``, one row at a time."""
     while True:
@@ -113,7 +152,9 @@ class TrainingBatches:
     factor) and unlabelled rows present, one epoch is one pass over the
     unlabelled rows, and every batch adds ``labelled_per_batch`` labelled rows,
     cycled and reshuffled on every pass, so a handful of labels is seen in
-    every batch. Otherwise it is one pass over all rows (:func:`iterate_batches`).
+    every batch. Otherwise it is one pass over all rows (:func:`iterate_batches`). A streamed split
+    (:class:`StreamedRows`) is one pass in the stream's own order, re-batched to ``batch_size``, its
+    labelled and unlabelled rows mixed as they come (:func:`rebatched`).
 
     Parameters
     ----------
@@ -142,6 +183,9 @@ class TrainingBatches:
     ) -> None:
         self.split, self.batch_size, self.generator, self.dynamic = split, batch_size, generator, dynamic_binarize
         self.shift = shift
+        self.stream = split.x if isinstance(split.x, StreamedRows) else None
+        if self.stream is not None:
+            labelled_per_batch = 0
         labelled = None if split.labels is None else (split.labels.reshape(len(split), -1) >= 0).any(1)
         mixed = labelled is not None and labelled_per_batch > 0 and bool(labelled.any()) and not bool(labelled.all())
         self.labelled_per_batch = labelled_per_batch if mixed else 0
@@ -152,6 +196,9 @@ class TrainingBatches:
         return num_batches(len(self.unlabelled), self.batch_size - self.labelled_per_batch)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
+        if self.stream is not None:
+            yield from rebatched(self.stream, self.batch_size, self.generator, self.dynamic, self.shift)
+            return
         size = self.batch_size - self.labelled_per_batch
         batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift)
         if self.labelled_rows is None:

@@ -129,6 +129,13 @@ class MappedRows:
         for start in range(0, len(self), size):
             yield self[start : start + size]
 
+    def chunks(self) -> Iterator[Tensor]:
+        """All rows, ``CHECK_ROWS`` at a time (see :func:`chunks`)."""
+        for chunk in self.split(CHECK_ROWS):
+            yield chunk
+            del chunk
+            release_free_memory()
+
     def min(self) -> Tensor:
         return torch.stack([chunk.min() for chunk in chunks(self)]).min()
 
@@ -137,29 +144,28 @@ class MappedRows:
 
 
 def take_rows(x: Tensor | MappedRows, index: Tensor) -> Tensor | MappedRows:
-    """``x[index]`` for a tensor; for mapped rows the selection only, nothing read."""
-    return x.take(index) if isinstance(x, MappedRows) else x[index]
+    """``x[index]`` for a tensor; for mapped (or streamed) rows the selection only, nothing read."""
+    return x[index] if isinstance(x, Tensor) else x.take(index)
 
 
 def scaled(x: Tensor | MappedRows, scale: float) -> Tensor | MappedRows:
-    """``x / scale``; for mapped rows applied as each batch is read."""
-    return x.then(RowScale(scale)) if isinstance(x, MappedRows) else x / scale
+    """``x / scale``; for mapped (or streamed) rows applied as each batch is read."""
+    return x / scale if isinstance(x, Tensor) else x.then(RowScale(scale))
 
 
 def chunks(x: Tensor | MappedRows) -> Iterator[Tensor]:
     """All examples of ``x`` as tensors: a tensor whole, mapped rows ``CHECK_ROWS`` at a time.
 
+    Streamed rows (:class:`~pyro_vae.data.stream.StreamedRows`) come as their source batches them.
+
     Between chunks of mapped rows, freed memory goes back to the system (see
     :func:`~pyro_vae._system.release_free_memory`): without it, a pass over a
     large file in shuffled row order could leave a gigabyte resident.
     """
-    if isinstance(x, MappedRows):
-        for chunk in x.split(CHECK_ROWS):
-            yield chunk
-            del chunk
-            release_free_memory()
-    else:
+    if isinstance(x, Tensor):
         yield x
+    else:
+        yield from x.chunks()
 
 
 def value_bounds(x: Tensor | MappedRows) -> tuple[float, float]:

@@ -12,6 +12,7 @@ from torch import Tensor
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
 from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows, value_bounds
+from pyro_vae.data.stream import StreamedRows
 from pyro_vae.errors import DataError
 from pyro_vae.kinds import DataShape
 from pyro_vae.likelihoods import Likelihood, value_range
@@ -30,10 +31,12 @@ class Split:
     With ``noise`` (same shape as ``x``) the training batches are drawn as
     ``x + noise * eps``, ``eps ~ N(0, 1)``, afresh every epoch: features taken
     from a VAE's ``q(z | x)`` are then resampled like dynamically binarized pixels.
-    ``x`` may be rows of a memory-mapped file (:class:`MappedRows`), read a batch at a time.
+    ``x`` may be rows of a memory-mapped file (:class:`MappedRows`), read a batch at a time, or a
+    stream (:class:`StreamedRows`, training only) read in order; a stream's ``labels`` are those of its
+    survey pass, for counting classes only.
     """
 
-    x: Tensor | MappedRows
+    x: Tensor | MappedRows | StreamedRows
     labels: Tensor | None
     noise: Tensor | None = None
 
@@ -87,7 +90,8 @@ def binarize_fixed(x: Tensor) -> Tensor:
 
 
 def _limit(split: Split, limit: int, gen: torch.Generator) -> Split:
-    if limit and limit < len(split):
+    """``limit`` examples drawn at random (0: all); a stream's source kept its first ``limit`` already."""
+    if limit and limit < len(split) and not isinstance(split.x, StreamedRows):
         split = split.take(torch.randperm(len(split), generator=gen)[:limit])
     return split
 
@@ -109,23 +113,41 @@ def _sizes(n: int, fractions: tuple[float, ...], names: tuple[str, ...]) -> list
 
 
 def _split(raw: RawData, config: DataConfig, gen: torch.Generator) -> tuple[Split, Split, Split]:
+    """Train, validation and test splits: the source's own held-out splits, the rest carved from its pool.
+
+    A streamed pool (:class:`StreamedRows`) cannot be carved: its source must give both held-out splits.
+    """
     pool = _limit(Split(raw.x, raw.labels, raw.noise), config.limit, gen)
-    if raw.test_x is not None:
-        test = _limit(Split(raw.test_x, raw.test_labels), config.limit, gen)
-        (n_val,) = _sizes(len(pool), (config.val_fraction,), ("val",))
-        n_test = 0
-    else:
-        test = None
-        n_val, n_test = _sizes(len(pool), (config.val_fraction, config.test_fraction), ("val", "test"))
+    given = {
+        name: _limit(Split(x, y), config.limit, gen)
+        for name, x, y in (("val", raw.val_x, raw.val_labels), ("test", raw.test_x, raw.test_labels))
+        if x is not None
+    }
+    carve = tuple(name for name in ("val", "test") if name not in given)
+    if not carve:
+        return pool, given["val"], given["test"]
+    fractions = {"val": config.val_fraction, "test": config.test_fraction}
+    sizes = dict(zip(carve, _sizes(len(pool), tuple(fractions[n] for n in carve), carve), strict=True))
     order = torch.randperm(len(pool), generator=gen)
-    val = pool.take(order[:n_val])
-    if test is None:
-        test = pool.take(order[n_val : n_val + n_test])
+    n_val = sizes.get("val", 0)
+    n_test = sizes.get("test", 0)
+    val = given["val"] if "val" in given else pool.take(order[:n_val])
+    test = given["test"] if "test" in given else pool.take(order[n_val : n_val + n_test])
     return pool.take(order[n_val + n_test :]), val, test
 
 
+def _missing_labels(*splits: Split) -> tuple[Split, ...]:
+    """Splits without labels beside labelled ones get ``-1`` (missing) in every factor; else as they are."""
+    known = next((s.labels for s in splits if s.labels is not None), None)
+    if known is None:
+        return splits
+    return tuple(
+        s if s.labels is not None else replace(s, labels=torch.full((len(s), *known.shape[1:]), -1)) for s in splits
+    )
+
+
 def _binarize(split: Split, mode: str, gen: torch.Generator) -> Split:
-    if isinstance(split.x, MappedRows):
+    if not isinstance(split.x, Tensor):
         transform = RowThreshold() if mode == "fixed" else RowBernoulli(int(torch.randint(2**62, (1,), generator=gen)))
         return replace(split, x=split.x.then(transform))
     if mode == "fixed":
@@ -154,6 +176,8 @@ def load_data(
     array: Any = None,
     labels: Any = None,
     open_run: Callable[[str], FittedEncoder] | None = None,
+    val: Any = None,
+    test: Any = None,
 ) -> DataBundle:
     """Load, scale, split and binarize the data ``config`` describes.
 
@@ -165,17 +189,27 @@ def load_data(
         ``"none"``, ``"fixed"`` or ``"dynamic"`` (``config.binarize`` with
         ``"auto"`` resolved by :func:`resolve_binarize`).
     array, labels
-        In-memory examples and labels for the ``array`` source.
+        In-memory examples and labels for the ``array`` source; a dataset or stream for ``dataset``/``stream``.
+    val, test
+        Held-out examples given with ``array`` (``fit(val_data=..., test_data=...)``), or ``None``.
     open_run
         Opens a fitted run for the ``vae_features`` source (handed in by the
         layer that reads run directories: :func:`pyro_vae.assemble.prepare_data`).
     """
-    raw = DATASETS.build(config.source_spec(), array=array, labels=labels, open_run=open_run)
+    raw = DATASETS.build(
+        config.source_spec(), array=array, labels=labels, val=val, test=test, open_run=open_run, limit=config.limit
+    )
     scale = raw.auto_scale if config.scale == "auto" else float(config.scale)
     gen = torch.Generator().manual_seed(config.split_seed)
     train, val, test = (_scaled(s, scale) for s in _split(raw, config, gen))
     val, test = replace(val, noise=None), replace(test, noise=None)  # evaluated at the features' means
+    train, val, test = _missing_labels(train, val, test)
     if config.labels is not None:
+        if isinstance(train.x, StreamedRows):
+            raise DataError(
+                "data.labels hides training labels of data held in memory; a stream gives its labels as they "
+                "are: mark the missing ones -1 (or None) in the dataset, and leave data.labels unset"
+            )
         train = replace(train, labels=keep_labels(train.labels, config.labels, gen))
     if binarize != "none":
         for split in (train, val, test):

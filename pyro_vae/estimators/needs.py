@@ -11,7 +11,9 @@ do not:
 - ``meanfield`` and ``jit_meanfield`` need reparameterized latents too: Pyro's
   mean-field ELBO has no score-function term, so with its checks off (as in
   training) it crashes on a binary code and silently drops the classifier's
-  gradient through a missing label.
+  gradient through a missing label;
+- ``jit_trace`` and ``jit_meanfield`` compile the loss in a private parameter store, which the
+  user's own programs (kind ``program``, networks in Pyro's global store) do not use.
 
 A refusal names the estimator as the user did, says what in the configuration
 it cannot train, and lists the estimators that can.
@@ -39,18 +41,22 @@ class ModelTraits:
     label_plates
         Why each batch is not one data plate, e.g. ``"model.kind = 'ss_vae' splits each batch into plates
         by which labels are known"``.
+    programs
+        Why the model and guide are not pyro-vae's own programs (kind ``program``: the user's).
     """
 
     discrete: str | None = None
     label_plates: str | None = None
+    programs: str | None = None
 
 
 @dataclass(frozen=True)
 class Needs:
-    """What an estimator needs: reparameterized latents only, and/or a single data plate."""
+    """What an estimator needs: reparameterized latents only, a single data plate, pyro-vae's own programs."""
 
     reparameterized: bool = False
     one_plate: bool = False
+    builtin: bool = False
 
     def unmet(self, traits: ModelTraits) -> str | None:
         """Why a model with ``traits`` does not suit the estimator, or ``None`` if it does."""
@@ -58,6 +64,8 @@ class Needs:
             return f"needs reparameterized latents, but {traits.discrete} (no rsample)"
         if self.one_plate and traits.label_plates:
             return f"draws its particles per example over one data plate, but {traits.label_plates}"
+        if self.builtin and traits.programs:
+            return f"compiles the programs in a private parameter store, but {traits.programs} (Pyro's global store)"
         return None
 
 
@@ -70,7 +78,8 @@ NEEDS: dict[str, Needs] = {
     "stl": _PER_EXAMPLE,
     "tail_adaptive": _PER_EXAMPLE,
     "meanfield": Needs(reparameterized=True),
-    "jit_meanfield": Needs(reparameterized=True),
+    "jit_meanfield": Needs(reparameterized=True, builtin=True),
+    "jit_trace": Needs(builtin=True),
 }
 
 

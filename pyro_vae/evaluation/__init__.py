@@ -7,9 +7,10 @@ from pyro_vae.evaluation.importance import (
     iwae_bound,
     log_importance_weights,
 )
-from pyro_vae.evaluation.metrics import SplitEvaluation, evaluate_split
+from pyro_vae.evaluation.metrics import ExampleScores, SplitEvaluation, evaluate_split, score_examples
 
 __all__ = [
+    "ExampleScores",
     "SplitEvaluation",
     "available_memory",
     "chunk_budget",
@@ -17,4 +18,5 @@ __all__ = [
     "evaluate_split",
     "iwae_bound",
     "log_importance_weights",
+    "score_examples",
 ]

@@ -24,7 +24,7 @@ from pyro_vae.evaluation.importance import (
 if TYPE_CHECKING:
     from pyro_vae.vae import VAE
 
-__all__ = ["SplitEvaluation", "evaluate_split"]
+__all__ = ["ExampleScores", "SplitEvaluation", "evaluate_split", "score_examples"]
 
 
 @dataclass
@@ -49,6 +49,25 @@ class SplitEvaluation:
     khat: np.ndarray | None = None
 
 
+@dataclass
+class ExampleScores:
+    """Per-example figures of a split (nats; higher is better), each an array of shape ``(N,)``.
+
+    Attributes
+    ----------
+    elbo
+        The ``K``-sample average log-weight of each example.
+    log_likelihood
+        ``logsumexp_k log w_k - log K`` of each example (importance-sampled ``log p(x)``).
+    khat
+        PSIS k-hat of each example (``None`` unless asked for and ``K >= MIN_PSIS_DRAWS``).
+    """
+
+    elbo: np.ndarray
+    log_likelihood: np.ndarray
+    khat: np.ndarray | None = None
+
+
 def evaluate_split(
     vae: VAE,
     split: Split,
@@ -67,34 +86,71 @@ def evaluate_split(
     was checked once, when the data were prepared (:func:`check_support`).
     Each batch draws from its own seed, derived from ``seed`` and its position,
     so ``workers`` forked processes (:func:`map_batches`) give the same figures
-    as one, up to float rounding.
+    as one, up to float rounding; :func:`score_examples` gives the same draws per example.
     """
+    scores = _score_batches(vae, split, samples, batch_size, seed, psis, workers)
+    n = len(split)
+    elbo = sum(_total(batch_elbo) for batch_elbo, _, _ in scores) / n
+    log_likelihood = sum(_total(batch_log_likelihood) for _, batch_log_likelihood, _ in scores) / n
+    khat = _joined([batch_khat for _, _, batch_khat in scores])
+    return SplitEvaluation(elbo=elbo, log_likelihood=log_likelihood, samples=samples, khat=khat)
+
+
+def score_examples(
+    vae: VAE,
+    split: Split,
+    samples: int,
+    batch_size: int = 100,
+    seed: int = 0,
+    psis: bool = False,
+    workers: int = 1,
+) -> ExampleScores:
+    """ELBO and importance-sampled ``log p(x)`` of every example of ``split``, shape ``(N,)`` each, in nats.
+
+    The same draws as :func:`evaluate_split` with the same ``samples``, ``batch_size`` and ``seed``
+    (its figures are these arrays' means, up to float rounding); memory is bounded the same way.
+    """
+    scores = _score_batches(vae, split, samples, batch_size, seed, psis, workers)
+    elbo = np.concatenate([batch_elbo for batch_elbo, _, _ in scores]) if scores else np.zeros(0)
+    log_likelihood = np.concatenate([ll for _, ll, _ in scores]) if scores else np.zeros(0)
+    return ExampleScores(elbo, log_likelihood, _joined([batch_khat for _, _, batch_khat in scores]))
+
+
+def _total(values: np.ndarray) -> float:
+    """A batch's sum, added up by torch as before per-example scores existed (the same rounding)."""
+    return torch.from_numpy(values).sum().item()
+
+
+def _joined(parts: list[np.ndarray | None]) -> np.ndarray | None:
+    """The per-batch k-hats side by side, or ``None`` if they were not computed."""
+    return np.concatenate(parts) if parts and parts[0] is not None else None
+
+
+def _score_batches(
+    vae: VAE, split: Split, samples: int, batch_size: int, seed: int, psis: bool, workers: int
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """Per batch: each example's ELBO and log-likelihood estimate (arrays ``(B,)``) and k-hats (or ``None``)."""
     check_workers(workers)
     psis = psis and samples >= MIN_PSIS_DRAWS
     was_training = vae.training
     vae.eval()
-    floats = math.prod(split.x.shape[1:]) * vae.likelihood.params_per_dim
+    floats = vae.output_floats(math.prod(split.x.shape[1:]))
     budget = chunk_budget(available_memory() // workers)  # each worker's share of the free memory
 
-    def score(index: int) -> tuple[float, float, np.ndarray | None]:
+    def score(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         x, _ = batch_at(split, index * batch_size, batch_size)
         with torch.random.fork_rng():
             torch.manual_seed(_batch_seed(seed, index))
             model, guide = vae.scoring_programs()
             log_w = log_importance_weights(model, guide, x, samples, chunk_size(x.shape[0], floats, budget))
         khat = psis_khat(log_w) if psis else None
-        return log_w.mean(0).sum().item(), iwae_bound(log_w).sum().item(), khat
+        return log_w.mean(0).cpu().numpy(), iwae_bound(log_w).cpu().numpy(), khat  # arrays cross processes
 
     try:
         with pyro.validation_enabled(False):
-            scores = map_batches(score, num_batches(len(split), batch_size), workers)
+            return map_batches(score, num_batches(len(split), batch_size), workers)
     finally:
         vae.train(was_training)
-    n = len(split)
-    elbo = sum(batch_elbo for batch_elbo, _, _ in scores) / n
-    log_likelihood = sum(batch_log_likelihood for _, batch_log_likelihood, _ in scores) / n
-    khat = np.concatenate([batch_khat for _, _, batch_khat in scores]) if psis else None
-    return SplitEvaluation(elbo=elbo, log_likelihood=log_likelihood, samples=samples, khat=khat)
 
 
 def _batch_seed(seed: int, index: int) -> int:

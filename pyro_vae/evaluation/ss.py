@@ -58,6 +58,9 @@ def label_leakage(vae: SSVAE, fit_on: Split, test_on: Split) -> dict[str, float]
     out = {}
     for k, name in enumerate(vae.factors):
         y_fit, y_test = _factor_labels(fit_on, k).numpy(), _factor_labels(test_on, k).numpy()
+        if len(set(y_fit[y_fit >= 0].tolist())) < 2 or not (y_test >= 0).any():
+            out[name] = float("nan")  # held-out data without labels (or of one class): nothing to probe
+            continue
         probe = LogisticRegression(max_iter=2000).fit(z_fit[y_fit >= 0], y_fit[y_fit >= 0])
         out[name] = float(probe.score(z_test[y_test >= 0], y_test[y_test >= 0]))
     return out
@@ -68,7 +71,8 @@ def semi_supervised_metrics(vae: SSVAE, data: DataBundle) -> dict[str, Any]:
     chance = {}
     for k, name in enumerate(vae.factors):
         truth = _factor_labels(data.test, k)
-        chance[name] = float(torch.bincount(truth[truth >= 0]).max() / (truth >= 0).sum())
+        known = truth[truth >= 0]
+        chance[name] = float(torch.bincount(known).max() / len(known)) if len(known) else float("nan")
     return {
         "test_accuracy": accuracy(vae, data.test),
         "z_label_leakage_accuracy": label_leakage(vae, data.val, data.test),

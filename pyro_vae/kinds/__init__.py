@@ -1,9 +1,9 @@
-"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: vae, ss_vae, group_vae, ada_gvae.
+"""Model kinds, looked up by ``[model] kind`` in :data:`MODEL_KINDS`: vae, ss_vae, group_vae, ada_gvae, program.
 
 This table holds what configuration checks need (names, options, default
 estimator); the implementations (:mod:`pyro_vae.vae`, :mod:`pyro_vae.ss_vae`,
-:mod:`pyro_vae.group_vae`, :mod:`pyro_vae.ada_gvae`) are imported when a model is built. Options that are
-not fields of ``ModelConfig`` are kept in its ``kind_options`` and checked here.
+:mod:`pyro_vae.group_vae`, :mod:`pyro_vae.ada_gvae`, :mod:`pyro_vae.programs`) are imported when a
+model is built. Options that are not fields of ``ModelConfig`` are kept in its ``kind_options`` and checked here.
 A new kind is one more entry here (or one ``MODEL_KINDS.register(name)(ModelKind(...))``
 call in the package that adds it) and a builder ``(ModelConfig, DataShape) -> VAE``;
 nothing in :mod:`pyro_vae.config` changes.
@@ -94,5 +94,19 @@ MODEL_KINDS.register("ada_gvae")(
             "pooling": "average",  # the shared dimensions' posterior: average (Ada-GVAE) or product (Ada-ML-VAE)
             "beta": 1.0,  # weight of the KL terms in training
         },
+    )
+)
+
+MODEL_KINDS.register("program")(
+    ModelKind(
+        builder="pyro_vae.programs:build_program_kind",
+        own_programs=True,
+        options={
+            "model_program": None,  # the user's model and guide, by name (set by fit(model=..., guide=...))
+            "guide_program": None,
+            "beta": 1.0,  # weight of the latent sites' terms in training, as for kind vae
+        },
+        # the user's likelihood is unknown to the configuration: the data are used as they are
+        defaults={"data.binarize": "none"},
     )
 )

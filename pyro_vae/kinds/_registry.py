@@ -47,6 +47,9 @@ class ModelKind:
         ``"module:function"`` called with the whole ``RunConfig`` and the data's
         ``DataShape`` before the model is built (raises on what the data cannot
         satisfy), or ``None``.
+    own_programs
+        The model and guide are the user's own Pyro programs, handed in from Python (not built from the
+        configuration); estimators that compile pyro-vae's programs do not apply.
     defaults
         Dotted configuration keys (``"model.likelihood"``) this kind sets when the
         configuration leaves them out, each a value or a function of the configuration
@@ -60,6 +63,7 @@ class ModelKind:
     check: str | None = None
     nested_plates: bool = False
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    own_programs: bool = False
 
     def __post_init__(self) -> None:
         for path in (self.builder, self.check or "check:ok"):

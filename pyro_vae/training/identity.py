@@ -30,6 +30,7 @@ import torch
 from pyro_vae._files import os_error
 from pyro_vae.config import config_from_dict, config_to_dict, resolve_config
 from pyro_vae.errors import PyroVAEError, RunDirError
+from pyro_vae.registry import MissingComponentError
 
 __all__ = [
     "IDENTITY_SECTIONS",
@@ -77,6 +78,8 @@ def _normalized(config: Mapping[str, Any], where: str) -> dict[str, Any]:
     """``config`` resolved and flattened (``model.z_dim`` -> 2), so defaults and spellings compare equal."""
     try:
         return _flatten(config_to_dict(resolve_config(config_from_dict(dict(config)))))
+    except MissingComponentError:
+        raise  # the config is fine: a component it names is not available (a plugin, your own network)
     except PyroVAEError as err:
         raise RunDirError(f"{where} does not hold a valid config ({err})") from None
 

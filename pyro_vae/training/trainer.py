@@ -25,6 +25,7 @@ from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
 from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
+from pyro_vae.training.loggers import EpochLogger, open_loggers
 from pyro_vae.training.run_dir import RunDir
 from pyro_vae.training.schedule import EarlyStopping, kl_weight
 from pyro_vae.vae import VAE
@@ -118,6 +119,8 @@ class Trainer:
         #: what selects the best epoch (:meth:`VAE.selection`), known after the first validation
         self.selected_by = "validation ELBO"
         self._last_good: dict[str, Any] | None = None
+        #: the loggers of train.loggers beyond metrics.csv, open while :meth:`fit` runs
+        self.loggers: list[EpochLogger] = []
         self._schedule()
 
     # -- one step, one epoch -------------------------------------------------------------
@@ -186,16 +189,21 @@ class Trainer:
         """
         self.vae.train()
         self._last_good = copy.deepcopy(self.state_dict())
-        while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
-            start = time.perf_counter()
-            try:
-                row = self.train_epoch()
-                val = self.validate()
-                self.divergence.check_validation(val)
-            except DivergedError as diverged:
-                self._diverged(diverged.reason)
-                continue
-            self._finish_epoch(row, val, time.perf_counter() - start)
+        self.loggers = open_loggers(self.config.train.loggers, self.run_dir, self.epoch + 1)
+        try:
+            while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
+                start = time.perf_counter()
+                try:
+                    row = self.train_epoch()
+                    val = self.validate()
+                    self.divergence.check_validation(val)
+                except DivergedError as diverged:
+                    self._diverged(diverged.reason)
+                    continue
+                self._finish_epoch(row, val, time.perf_counter() - start)
+        finally:
+            for logger in self.loggers:
+                logger.close()
         return self.history
 
     def _finish_epoch(self, row: dict[str, float], val: float, seconds: float) -> None:
@@ -211,6 +219,8 @@ class Trainer:
         self.history.append(row)
         self.scheduler.step()
         self._record(improved)
+        for logger in self.loggers:
+            logger.log_epoch(row, self.vae, self.data)
         self._last_good = copy.deepcopy(self.state_dict())
         self._say(row, improved)
 
