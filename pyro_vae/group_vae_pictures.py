@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from pyro_vae.plots import save_image_table
-from pyro_vae.vae_pictures import save_code_scatter, value_range, write_common_pictures
+from pyro_vae.vae_pictures import save_code_scatter, save_manifold_picture, value_range, write_common_pictures
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle
@@ -52,6 +52,7 @@ def write_group_pictures(
         title = "swaps: content s of each row's image (left), style z of each column's image (top)"
         grid = swap_grid(vae, data.test.x[:n])
         written.append(save_image_table(grid, n + 1, folder / "swaps.png", value_range(data), title))
+    written += save_traversals(vae, data, folder) + save_manifold_picture(vae, data, folder)
     written.append(save_code_scatter(vae, data, folder, slice(0, vae.s_dim)))
     return written
 
@@ -78,9 +79,15 @@ def write_pair_pictures(
 ) -> list[Path]:
     """Samples, reconstructions, the training curve, latent traversals (images) and the codes coloured by label."""
     written = write_common_pictures(vae, data, history, folder, "samples E[x | z], z ~ p(z)", n_examples)
-    if data.is_image:
-        title = "latent traversals: one row per dimension of z, the prior's 5%..95% quantiles"
-        table = traversals(vae, data.test.x[0])
-        written.append(save_image_table(table, TRAVERSAL_STEPS, folder / "traversals.png", value_range(data), title))
+    written += save_traversals(vae, data, folder) + save_manifold_picture(vae, data, folder)
     written.append(save_code_scatter(vae, data, folder))
     return written
+
+
+def save_traversals(vae: VAE, data: DataBundle, folder: Path) -> list[Path]:
+    """``traversals.png`` of the first test image (image data only; see :func:`traversals`)."""
+    if not data.is_image:
+        return []
+    title = "latent traversals: one row per code dimension, the prior's 5%..95% quantiles"
+    table = traversals(vae, data.test.x[0])
+    return [save_image_table(table, TRAVERSAL_STEPS, folder / "traversals.png", value_range(data), title)]

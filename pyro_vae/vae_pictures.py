@@ -70,8 +70,14 @@ def write_vae_pictures(
     scatter for any ``z_dim`` (principal components above 2).
     """
     written = write_common_pictures(vae, data, history, folder, "samples E[x | z], z ~ p(z)", n_examples)
-    if vae.z_dim == 2 and data.is_image:
-        grid = latent_grid(vae.sample_prior(GRID_DRAWS), GRID_SIZE)
-        written.append(save_manifold(vae.decode(grid), GRID_SIZE, folder / "manifold.png", value_range(data)))
+    written += save_manifold_picture(vae, data, folder)
     written.append(save_code_scatter(vae, data, folder))
     return written
+
+
+def save_manifold_picture(vae: VAE, data: DataBundle, folder: Path) -> list[Path]:
+    """``manifold.png``, the decoded grid of the prior's quantiles, for image data with a 2-D code (else none)."""
+    if vae.z_dim != 2 or not data.is_image:
+        return []
+    grid = latent_grid(vae.sample_prior(GRID_DRAWS), GRID_SIZE)
+    return [save_manifold(vae.decode(grid), GRID_SIZE, folder / "manifold.png", value_range(data))]

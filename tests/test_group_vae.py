@@ -281,3 +281,14 @@ def test_a_grouping_key_that_does_not_apply_is_refused(overrides, message):
     options = {k: v for k, v in SHAPES.items() if not k.startswith("model.") or k == "model.kind"}
     with pytest.raises(pyro_vae.ConfigError, match=re.escape(message)):
         resolve_config(None, **{**options, **overrides})
+
+
+@pytest.mark.parametrize(("s_dim", "z_dim", "manifold"), [(1, 1, True), (2, 2, False)], ids=["2-d-code", "4-d-code"])
+def test_group_pictures_hold_swaps_traversals_and_for_a_2d_code_the_manifold(tmp_path, s_dim, z_dim, manifold):
+    import pyro_vae
+
+    options = {**SHAPES, "model.s_dim": s_dim, "model.z_dim": z_dim}
+    pyro_vae.fit(**options, out=tmp_path / "run", progress=False)
+    names = {path.name for path in (tmp_path / "run").iterdir()}
+    assert {"swaps.png", "traversals.png", "latent.png", "samples.png"} <= names
+    assert ("manifold.png" in names) == manifold
