@@ -459,7 +459,7 @@ def _diagnose(
             )
 
     data, labels, val_data, test_data = passed
-    done = _evaluate_run(run_dir, samples, data, labels, log, check, (val_data, test_data))
+    done = _evaluate_run(run_dir, samples, data, labels, log, check, held_out=(val_data, test_data))
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
