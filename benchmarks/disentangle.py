@@ -47,6 +47,7 @@ SHAPES = [
 ]
 SHAPES_MODELS = {
     "ada_gvae": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0"],
+    "ada_gvae_beta4": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0", "model.beta=4"],
     "beta_vae": ["model.beta=4"],
     "vae": [],
 }
