@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 
 import torch
 
+from pyro_vae._device import resolve_device
 from pyro_vae._files import atomic_write, os_error
 from pyro_vae.assemble import (
     absolute_paths,
@@ -87,6 +89,7 @@ def _finish(
     trainer: Trainer, config: RunConfig, data: DataBundle, run: RunDir | None, log: Log | None, pictures: bool
 ) -> FitResult:
     trainer.restore_best()
+    data = trainer.data  # on the run's device
     ev = config.eval
     test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
     summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
@@ -140,14 +143,16 @@ def fit(
     pictures
         Write the PNG pictures into ``out``.
     **keywords
-        Configuration keys by field name (``prior="mixture"``, ``epochs=5``),
-        whole sections (``train={"lr": 1e-3}``) or dotted keys.
+        Configuration keys by field name (``prior="mixture"``, ``epochs=5``, ``device="cuda"``,
+        ``precision="bf16"``), whole sections (``train={"lr": 1e-3}``) or dotted keys.
 
     Returns
     -------
     FitResult
+        Its VAE and data on ``train.device``.
     """
     config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
+    resolve_device(config.train.device)  # an unavailable device is refused before anything is written
     if out is not None:
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels)
@@ -188,6 +193,7 @@ def resume(
     log: Log | None = None,
     progress: bool = False,
     pictures: bool = True,
+    device: str | None = None,
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
@@ -200,9 +206,10 @@ def resume(
     ended (all epochs, or stopped early) but which has no ``summary.json`` (stopped
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
-    ``config.toml`` agree; see :meth:`RunDir.load`).
+    ``config.toml`` agree; see :meth:`RunDir.load`). ``device`` (``train.device``) may differ
+    from the one the run trained on: checkpoints load on any device.
     """
-    overrides = list(overrides)
+    overrides = list(overrides) + ([] if device is None else [f"train.device={json.dumps(device)}"])
     with RunDir.claim(run_dir) as run:
         state, config = _resumable(run, overrides)
         prepared = load_run_data(config, state, data, labels)
@@ -233,6 +240,7 @@ def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunCo
     """The checked training state of ``run`` and the config it resumes with; a complete run is refused."""
     state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(text)[0] for text in overrides])
     config = _resumed_config(state["config"], overrides)
+    resolve_device(config.train.device)  # a run trained elsewhere says which devices this machine has
     if state["epoch"] >= config.train.epochs and run.summary.is_file():
         raise ConfigError(
             f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
@@ -260,10 +268,15 @@ def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | N
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
-def load_run(run_dir: str | os.PathLike[str]) -> tuple[VAE, RunConfig]:
-    """The fitted VAE (best validation epoch) of a run directory and its configuration."""
+def load_run(run_dir: str | os.PathLike[str], device: str = "auto") -> tuple[VAE, RunConfig]:
+    """The fitted VAE (best validation epoch) of a run directory, on ``device``, and its configuration.
+
+    ``device`` is where the VAE goes (``"auto"``: CUDA when available, else the CPU),
+    whatever device the run was trained on.
+    """
+    target = resolve_device(device, "device")
     vae, config, _ = load_best(RunDir.open(run_dir, need_best=True))
-    return vae, config
+    return vae.to(target), config
 
 
 @dataclass
@@ -282,12 +295,14 @@ def _evaluate_run(
     labels: Any,
     log: Log | None,
     check: Callable[[RunConfig, DataBundle], None] | None = None,
+    device: str = "auto",
 ) -> _Evaluated:
-    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
+    """Evaluate the best checkpoint on the test split (with PSIS) on ``device`` and rewrite ``summary.json``.
 
     ``check(config, data)`` vets the caller's own options against the loaded run before anything is
     evaluated or written.
     """
+    target = resolve_device(device, "device")
     with RunDir.claim(run_dir, need_best=True) as run:
         vae, config, state = load_best(run)
         if samples is not None:
@@ -296,6 +311,7 @@ def _evaluate_run(
         check_support(prepared, vae.likelihood)
         if check is not None:
             check(config, prepared)
+        vae, prepared = vae.to(target), prepared.to(target)
         ev = config.eval
         test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
         previous = read_summary(run.summary)
@@ -313,6 +329,7 @@ def evaluate(
     data: Any = None,
     labels: Any = None,
     log: Log | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Re-evaluate a run on its test split and rewrite its ``summary.json``.
 
@@ -324,8 +341,10 @@ def evaluate(
         ``K`` for the importance-sampled log-likelihood and PSIS (default: the run's ``eval.samples``).
     data, labels
         The in-memory array again, for runs fitted on one.
+    device
+        Where to evaluate (``"auto"``: CUDA when available, else the CPU), whatever the run trained on.
     """
-    return _evaluate_run(run_dir, samples, data, labels, log).summary
+    return _evaluate_run(run_dir, samples, data, labels, log, device=device).summary
 
 
 def diagnose(
@@ -337,6 +356,7 @@ def diagnose(
     data: Any = None,
     labels: Any = None,
     log: Log | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """ArviZ diagnostics of a run's guide; rewrites ``summary.json``, writes ``diagnostics.nc`` and ``psis_khat.png``.
 
@@ -346,12 +366,12 @@ def diagnose(
     ``InferenceData`` holds ``draws`` posterior draws of the latents for the
     chosen test examples (``points``: how many from the start of the test
     split, or their indices), their log-likelihoods and log-weights, the
-    training history and every test point's k-hat.
+    training history and every test point's k-hat. It computes on ``device`` (as :func:`evaluate`).
     """
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     with RunDir.claim(run_dir, need_best=True):
-        return _diagnose(run_dir, points, draws, samples, data, labels, log)
+        return _diagnose(run_dir, points, draws, samples, data, labels, log, device)
 
 
 def _diagnose(
@@ -362,6 +382,7 @@ def _diagnose(
     data: Any,
     labels: Any,
     log: Log | None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """:func:`diagnose`, holding the run directory's lock."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
@@ -376,7 +397,7 @@ def _diagnose(
                 f"{MIN_PSIS_DRAWS} or more"
             )
 
-    done = _evaluate_run(run_dir, samples, data, labels, log, check)
+    done = _evaluate_run(run_dir, samples, data, labels, log, check, device)
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
@@ -405,16 +426,24 @@ def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:
 
 
 def sample(
-    run_dir: str | os.PathLike[str], n: int, out: str | os.PathLike[str] | None = None, seed: int = 0
+    run_dir: str | os.PathLike[str],
+    n: int,
+    out: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    device: str = "auto",
 ) -> torch.Tensor:
-    """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run; optionally save them as a PNG grid."""
+    """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run on ``device``; optionally save them as a PNG grid.
+
+    The draws depend on the device's random number generator: the same ``seed`` gives the
+    same samples on the same kind of device.
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"the number of samples must be a positive integer, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise ConfigError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
     if out is not None and Path(out).suffix.lower() != ".png":
         raise ConfigError(f"--out {str(out)!r} must be a .png file")
-    vae, _ = load_run(run_dir)
+    vae, _ = load_run(run_dir, device)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         x = vae.sample(n)

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
+#: values of ``train.precision`` (see pyro_vae.training.precision)
+PRECISIONS = ("32", "bf16", "16")
 #: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
 ON_DIVERGENCE = ("stop", "rollback")
 #: fields of [data] that are options of the chosen source (see pyro_vae.data.DATASETS)
@@ -151,6 +153,13 @@ class TrainConfig:
     on_divergence: str = "stop"
     max_rollbacks: int = 3
     divergence_factor: float = 100.0
+    # where the run computes: "auto" (CUDA when available, else the CPU), "cpu", "cuda", "cuda:N", "mps"
+    device: str = "auto"
+    # "32": float32 throughout; "bf16"/"16": the networks under autocast (the ELBO terms stay float32; "16"
+    # adds a gradient scaler)
+    precision: str | int = "32"  # 32 and 16 may come as numbers (TOML, --set): read as "32" and "16"
+    # torch.compile the networks (falls back to eager, with a warning, where the backend is missing)
+    compile: bool = False
 
 
 @dataclass

@@ -10,6 +10,7 @@ import numpy as np
 import pyro
 import torch
 
+from pyro_vae._device import module_device, to_device
 from pyro_vae._workers import check_workers, map_batches
 from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
@@ -67,9 +68,13 @@ def evaluate_split(
     was checked once, when the data were prepared (:func:`check_support`).
     Each batch draws from its own seed, derived from ``seed`` and its position,
     so ``workers`` forked processes (:func:`map_batches`) give the same figures
-    as one, up to float rounding.
+    as one, up to float rounding. Everything runs on the VAE's device (one process
+    there when it is not the CPU: ``workers`` is then ignored); one figure per batch
+    comes back to the host.
     """
     check_workers(workers)
+    device = module_device(vae)
+    workers = workers if device.type == "cpu" else 1  # forked processes cannot share an accelerator
     psis = psis and samples >= MIN_PSIS_DRAWS
     was_training = vae.training
     vae.eval()
@@ -77,7 +82,7 @@ def evaluate_split(
     budget = chunk_budget(available_memory() // workers)  # each worker's share of the free memory
 
     def score(index: int) -> tuple[float, float, np.ndarray | None]:
-        x, _ = batch_at(split, index * batch_size, batch_size)
+        x = to_device(batch_at(split, index * batch_size, batch_size)[0], device)
         with torch.random.fork_rng():
             torch.manual_seed(_batch_seed(seed, index))
             model, guide = vae.scoring_programs()

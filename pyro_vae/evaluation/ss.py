@@ -54,10 +54,10 @@ def label_leakage(vae: SSVAE, fit_on: Split, test_on: Split) -> dict[str, float]
     """
     from sklearn.linear_model import LogisticRegression
 
-    z_fit, z_test = _style(vae, fit_on).numpy(), _style(vae, test_on).numpy()
+    z_fit, z_test = _style(vae, fit_on).cpu().numpy(), _style(vae, test_on).cpu().numpy()
     out = {}
     for k, name in enumerate(vae.factors):
-        y_fit, y_test = _factor_labels(fit_on, k).numpy(), _factor_labels(test_on, k).numpy()
+        y_fit, y_test = _factor_labels(fit_on, k).cpu().numpy(), _factor_labels(test_on, k).cpu().numpy()
         probe = LogisticRegression(max_iter=2000).fit(z_fit[y_fit >= 0], y_fit[y_fit >= 0])
         out[name] = float(probe.score(z_test[y_test >= 0], y_test[y_test >= 0]))
     return out
