@@ -92,7 +92,10 @@ class StepLosses:
         """
         if not self._pending:
             return 0
-        values = torch.stack([loss for _, loss, _ in self._pending]).tolist()
+        if len(self._pending) == 1:  # reading every step (the CPU): no stacking
+            values = [self._pending[0][1].item()]
+        else:
+            values = torch.stack([loss for _, loss, _ in self._pending]).tolist()
         pending, self._pending = self._pending, []
         for (step, _, examples), value in zip(pending, values, strict=True):
             try:
