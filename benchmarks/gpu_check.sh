@@ -91,8 +91,8 @@ import csv, json, sys
 run, precision = sys.argv[1], sys.argv[2]
 summary = json.load(open(f"{run}/summary.json"))
 row = list(csv.DictReader(open(f"{run}/metrics.csv")))[-1]
-print(f"| {precision} | {float(row['seconds']):.1f} | {float(row['train_elbo']):.2f} | {summary['test_elbo']:.2f} | "
-      f"{summary['test_log_likelihood']:.2f} |")
+print(f"| {precision} | {float(row['seconds']):.1f} | {float(row['train_elbo']):.3f} | {summary['test_elbo']:.3f} | "
+      f"{summary['test_log_likelihood']:.3f} |")
 EOF
 )")
   else

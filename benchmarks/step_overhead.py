@@ -407,8 +407,8 @@ class Measurement:
     """What one variant gave at one batch size."""
 
     seconds: list[float]  # per step, one entry per block
-    torch_working: int
-    python_peak: int
+    torch_working: int | None  # None: not measured
+    python_peak: int | None
     first_loss: float
     last_loss: float
     parameters: int
@@ -424,7 +424,7 @@ def measure(args: argparse.Namespace, batch_size: int) -> dict[str, Measurement]
     """
     device = resolve_device(args.device, "--device")
     data, batches = synthetic_batches(batch_size, device)
-    variants = build_variants(data, batch_size, args.device)
+    variants = {k: v for k, v in build_variants(data, batch_size, args.device).items() if k in args.variants}
     losses = {name: warm_up(v.step, batches, args.warmup) for name, v in variants.items()}
     seconds: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(args.repeats):
@@ -433,8 +433,8 @@ def measure(args: argparse.Namespace, batch_size: int) -> dict[str, Measurement]
     out = {}
     for name, v in variants.items():
         memory = args.memory and device.type == "cpu"
-        working = torch_working_bytes(lambda v=v: v.step(batches[0]), v.grad_bytes(), MEMORY_STEPS) if memory else 0
-        python_peak = python_peak_bytes(lambda v=v: v.step(batches[0])) if memory else 0
+        working = torch_working_bytes(lambda v=v: v.step(batches[0]), v.grad_bytes(), MEMORY_STEPS) if memory else None
+        python_peak = python_peak_bytes(lambda v=v: v.step(batches[0])) if memory else None
         size = sum(p.numel() for p in v.params)
         out[name] = Measurement(seconds[name], working, python_peak, losses[name][0], losses[name][-1], size)
     return out
@@ -496,13 +496,17 @@ LABELS = {
 }
 
 
+def _mb(nbytes: int | None, digits: int) -> str:
+    return "-" if nbytes is None else f"{nbytes / MB:.{digits}f}"
+
+
 def table_rows(batch_size: int, results: dict[str, Measurement]) -> list[str]:
     """Markdown rows for one batch size: time per step, memory and the block-paired ratio to the variant's baseline."""
     rows = []
     for name, m in results.items():
         label, baseline = LABELS[name]
         med, p25, p75, lo, hi = (1e3 * v for v in summary(m.seconds))
-        if baseline is None:
+        if baseline is None or baseline not in results:
             ratio = " |  |  |"
         else:
             base = np.asarray(results[baseline].seconds)
@@ -513,7 +517,7 @@ def table_rows(batch_size: int, results: dict[str, Measurement]) -> list[str]:
             )
         rows.append(
             f"| {batch_size} | {label} | {med:.3f} | {p25:.3f}-{p75:.3f} ({lo:.3f}-{hi:.3f}) | "
-            f"{m.torch_working / MB:.2f} | {m.python_peak / MB:.3f} |{ratio}"
+            f"{_mb(m.torch_working, 2)} | {_mb(m.python_peak, 3)} |{ratio}"
         )
     return rows
 
@@ -540,9 +544,13 @@ def print_table(all_results: dict[int, dict[str, Measurement]]) -> None:
 
 def headline(batch_size: int, results: dict[str, Measurement]) -> str:
     """The ratios the targets are set on: (c)/(a') and (c)/(b), block-paired medians with their p25-p75."""
+    if "pyro-vae" not in results:
+        return f"- batch {batch_size}: (c) not measured"
     c = np.asarray(results["pyro-vae"].seconds)
     parts = []
     for baseline, name in (("torch-fused", "hand-written PyTorch, fused Adam (a')"), ("pyro", "idiomatic Pyro (b)")):
+        if baseline not in results:
+            continue
         med, p25, p75, _, _ = summary(list(c / np.asarray(results[baseline].seconds)))
         parts.append(f"{med:.3f} ({p25:.3f}-{p75:.3f}) of {name}")
     return f"- batch {batch_size}: (c) pyro-vae's step takes " + "; ".join(parts)
@@ -557,8 +565,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's own)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default cpu)")
     parser.add_argument("--no-memory", dest="memory", action="store_false", help="skip the memory measurement")
+    parser.add_argument(
+        "--variants",
+        default=",".join(LABELS),
+        help=f"comma-separated variants to time, alternating in this order (default: all, {','.join(LABELS)})",
+    )
     args = parser.parse_args()
     args.batch_sizes = [int(b) for b in args.batch_sizes.split(",") if b.strip()]
+    args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    if not args.variants or set(args.variants) - set(LABELS):
+        parser.error(f"--variants must name some of {', '.join(LABELS)}")
     if not args.batch_sizes or min(args.batch_sizes) < 1:
         parser.error("--batch-sizes must list positive integers")
     if min(args.steps, args.repeats, args.warmup) < 1:
@@ -575,6 +591,7 @@ def main() -> None:
     for batch_size in args.batch_sizes:
         all_results[batch_size] = measure(args, batch_size)
         print_loss_check(batch_size, all_results[batch_size])
+        print(headline(batch_size, all_results[batch_size]), flush=True)
     print_table(all_results)
 
 
