@@ -253,6 +253,17 @@ def test_mixed_precision_fits_with_float32_parameters_and_a_close_elbo(tmp_path,
     assert ("scale" in state["grad_scaler"]) == (precision == "16")
 
 
+def test_the_gradient_scaler_of_16_resumes_with_its_scale(device):
+    trained = _trainer(["train.precision=16"], device)
+    trained.fit()
+    state = trained.state_dict()
+    assert state["grad_scaler"]["_growth_tracker"] == trained.step  # no overflow: every step counted
+    fresh = _trainer(["train.precision=16"], device)
+    assert fresh.precision.state_dict()["scale"] == 65536.0  # torch's initial scale
+    fresh.load_state_dict(state)
+    assert fresh.precision.state_dict() == trained.precision.state_dict() == state["grad_scaler"]
+
+
 def test_the_bf16_elbo_of_the_same_parameters_is_within_half_a_percent_of_float32(device):
     trainer = _trainer([], device)
     x = trainer.data.test.x[:64]
