@@ -10,8 +10,9 @@ import torch
 from pyro import poutine
 from pyro.nn import PyroModule
 from pyro_vae.guides.posteriors import MIN_SCALE
+from pyro_vae.guides.ss_vae import reverse_gradient
 from torch import Tensor, nn
-from torch.nn.functional import softplus
+from torch.nn.functional import log_softmax, softplus
 
 __all__ = ["CONTENT_POOLING", "GroupVAEGuide", "MemberGuide", "average_pool", "product_of_gaussians"]
 
@@ -60,14 +61,30 @@ class GroupVAEGuide(PyroModule):
         Content and style dimensions.
     pooling
         A key of :data:`CONTENT_POOLING`: ``"product"`` (ML-VAE) or ``"average"`` (GVAE).
+    adversary, adversary_weight
+        A network mapping ``z`` to logits of the label the groups share, and the weight
+        ``w`` of its cross-entropy (nats per member). In training, with the groups'
+        labels, the guide adds ``w * -log A(y_g | z_gi)`` as a factor per member (site
+        "adversary", which adds its value to the loss) through a gradient-reversal layer
+        (Ganin & Lempitsky 2015): the adversary learns to read the shared label from the
+        style while the encoder learns to leave it out (as in the semi-supervised kind).
     """
 
-    def __init__(self, encoder: nn.Module, s_dim: int, z_dim: int, pooling: str = "product") -> None:
+    def __init__(
+        self,
+        encoder: nn.Module,
+        s_dim: int,
+        z_dim: int,
+        pooling: str = "product",
+        adversary: nn.Module | None = None,
+        adversary_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         if pooling not in CONTENT_POOLING:
             raise ValueError(f"unknown pooling {pooling!r}: use one of {', '.join(CONTENT_POOLING)}")
         self.encoder = encoder
         self.s_dim, self.z_dim, self.pooling = s_dim, z_dim, pooling
+        self.adversary, self.adversary_weight = adversary, adversary_weight
 
     def members(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Per-member content and style location and scale, ``(B, G, s_dim)`` and ``(B, G, z_dim)`` each."""
@@ -95,11 +112,24 @@ class GroupVAEGuide(PyroModule):
     def forward(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> tuple[Tensor, Tensor]:
         """Sample ``s`` per group, ``z`` per member of groups ``x`` ``(B, G, *event_shape)``; the model's signature."""
         content, style = self.posteriors(x)
-        with pyro.plate("groups", x.shape[0], dim=-2), poutine.scale(scale=kl_weight):
-            s = pyro.sample("s", content)
+        with pyro.plate("groups", x.shape[0], dim=-2):
+            with poutine.scale(scale=kl_weight):
+                s = pyro.sample("s", content)
             with pyro.plate("members", x.shape[1], dim=-1):
-                z = pyro.sample("z", style)
+                with poutine.scale(scale=kl_weight):
+                    z = pyro.sample("z", style)
+                if self.training and self.adversary is not None and self.adversary_weight > 0 and y is not None:
+                    pyro.factor("adversary", self.adversary_weight * self.adversary_loss(z, y), has_rsample=True)
         return s, z
+
+    def adversary_loss(self, z: Tensor, y: Tensor) -> Tensor:
+        """``-log A(y_g | z_gi)`` per member, ``(..., B, G)``, with the gradient into ``z`` reversed.
+
+        ``z`` ``(..., B, G, z_dim)``; ``y`` ``(B,)``, the label each group shares.
+        """
+        logits = log_softmax(self.adversary(reverse_gradient(z)), dim=-1)
+        target = y.long()[:, None, None].expand(*logits.shape[:-1], 1)
+        return -logits.gather(-1, target).squeeze(-1)
 
 
 class MemberGuide:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import pyro
+import torch
 from pyro import poutine
 from pyro.nn import PyroModule
 from torch import Tensor, nn
 
 from pyro_vae.label_groups import concat_broadcast
 from pyro_vae.likelihoods import Likelihood
+from pyro_vae.networks.critic import SwapCritic
 from pyro_vae.priors import Prior
 
 __all__ = ["GroupVAEModel", "MemberModel"]
@@ -26,6 +28,13 @@ class GroupVAEModel(PyroModule):
 
     so ``p(x_g, s_g, z_g) = p(s_g) prod_i p(z_gi) p(x_gi | s_g, z_gi)``.
 
+    With a swap critic ``D`` and weight ``w > 0``, training adds the adversarial
+    term of Mathieu et al. (2016) as a factor per member (site "swap_adversary"):
+    ``-w * -log D(E[x | s_g, z_(g-1)i], c_gi)``, the image decoded from the content
+    of group ``g`` and the style of a member of another group, judged by the critic
+    (frozen here; it learns in its own steps, :meth:`critic_loss`) against the
+    condition ``c_gi`` of group ``g``. Evaluation never includes it.
+
     Parameters
     ----------
     content_prior, style_prior
@@ -35,14 +44,26 @@ class GroupVAEModel(PyroModule):
         ``(..., params_per_dim, *event_shape)``.
     likelihood
         ``p(x | h(s, z))`` (see :data:`pyro_vae.likelihoods.LIKELIHOODS`).
+    critic, swap_weight
+        The swap critic and the weight ``w`` of its term (nats per member); ``None``: no term.
     """
 
-    def __init__(self, content_prior: Prior, style_prior: Prior, decoder: nn.Module, likelihood: Likelihood) -> None:
+    def __init__(
+        self,
+        content_prior: Prior,
+        style_prior: Prior,
+        decoder: nn.Module,
+        likelihood: Likelihood,
+        critic: SwapCritic | None = None,
+        swap_weight: float = 0.0,
+    ) -> None:
         super().__init__()
         self.content_prior = content_prior
         self.style_prior = style_prior
         self.decoder = decoder
         self.likelihood = likelihood
+        self.critic = critic
+        self.swap_weight = swap_weight
 
     def priors(self) -> dict[str, Prior]:
         """The prior of every latent site, in the order the decoder reads them."""
@@ -60,7 +81,8 @@ class GroupVAEModel(PyroModule):
         x
             Observed groups.
         y
-            Labels; unused (accepted so every model and guide share one signature).
+            The label each group shares ``(B,)``, read by a class-conditional swap critic
+            only (otherwise unused: every model and guide share one signature).
         kl_weight
             Scale of the latent sites' log-density (KL annealing); the guide
             must receive the same value.
@@ -77,7 +99,30 @@ class GroupVAEModel(PyroModule):
                 with poutine.scale(scale=kl_weight):
                     z = pyro.sample("z", self.style_prior())
                 pyro.sample("x", self.likelihood.distribution(self.decode(s, z)), obs=x)
+                if self.training and self.critic is not None and self.swap_weight > 0:
+                    fooled = self.critic.generator_loss(self.swapped(s, z), self.critic.conditions(x, y))
+                    pyro.factor("swap_adversary", -self.swap_weight * fooled)
         return s, z
+
+    def swapped(self, s: Tensor, z: Tensor) -> Tensor:
+        """``E[x | s_g, z_(g-1)i]``: each member's image with the style of the same member of the previous group.
+
+        ``s`` ``(..., B, 1, s_dim)`` and ``z`` ``(..., B, G, z_dim)`` give ``(..., B, G, *event_shape)``.
+        """
+        return self.likelihood.mean(self.decode(s, z.roll(1, dims=-3)))
+
+    def critic_loss(self, x: Tensor, y: Tensor | None, s: Tensor, z: Tensor) -> Tensor:
+        """The critic's own loss on groups ``x``: reconstructions are real, swapped images fake (summed, nats).
+
+        The reconstructions ``E[x | s_g, z_gi]`` stand for the real images, so that the
+        critic judges whose content an image shows, not how the decoder draws (its
+        mean images are grey where the data are binary). ``s`` and ``z`` as in :meth:`swapped`.
+        """
+        if self.critic is None:
+            raise ValueError("this group model has no swap critic")
+        with torch.no_grad():
+            reals, fakes = self.likelihood.mean(self.decode(s, z)), self.swapped(s, z)
+        return self.critic.loss(reals, fakes, self.critic.conditions(x, y))
 
 
 class MemberModel:

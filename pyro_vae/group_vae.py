@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import DataConfig, ModelConfig, RunConfig
@@ -28,7 +28,8 @@ from pyro_vae.guides.group_vae import CONTENT_POOLING, GroupVAEGuide, MemberGuid
 from pyro_vae.kinds import MODEL_KINDS, DataShape
 from pyro_vae.likelihoods import LIKELIHOODS
 from pyro_vae.models.group_vae import GroupVAEModel, MemberModel
-from pyro_vae.networks import NETWORKS
+from pyro_vae.networks import NETWORKS, make_activation
+from pyro_vae.networks.critic import CRITIC_CONDITIONS, SwapCritic
 from pyro_vae.priors import PRIORS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.vae import VAE
@@ -50,6 +51,8 @@ __all__ = [
 GROUP_OPTIONS: Mapping[str, Any] = MODEL_KINDS.get("group_vae").options
 #: the ways [data] groups may be formed
 GROUPINGS = ("label", "pairs")
+#: hidden width of the adversary reading the shared label from the style
+ADVERSARY_HIDDEN = 256
 
 
 class TrainsOnGroups:
@@ -82,6 +85,26 @@ class GroupVAE(TrainsOnGroups, VAE):
     @property
     def z_dim(self) -> int:
         return self.guide.s_dim + self.guide.z_dim
+
+    @property
+    def reads_labels(self) -> bool:
+        """Whether training reads the label the groups share (an adversary, or a class-conditional critic)."""
+        critic = self.model.critic
+        return self.guide.adversary is not None or (critic is not None and critic.condition == "class")
+
+    def loss_labels(self, y: Tensor | None) -> Tensor | None:
+        """The label each group shares ``(B,)`` when training reads it (groups by label: ``y`` is ``(B, G)``)."""
+        return y[:, 0] if self.reads_labels and y is not None else None
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        """The swap critic's parameters (trained in alternation with the ELBO), if the model has one."""
+        return [] if self.model.critic is None else list(self.model.critic.parameters())
+
+    def critic_loss(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """The swap critic's loss on groups ``x`` decoded from the posterior means (summed over members, nats)."""
+        with torch.no_grad():
+            content, style = self.guide.posteriors(x)
+        return self.model.critic_loss(x, y, content.mean, style.mean)
 
     def split_code(self, code: Tensor) -> tuple[Tensor, Tensor]:
         """Content and style parts of codes ``(..., s_dim + z_dim)``."""
@@ -130,7 +153,10 @@ def group_batches(split: Split, config: RunConfig, generator: torch.Generator, d
         def rule(labels: Tensor, g: torch.Generator | None) -> Tensor:
             return groups_by_label(labels.reshape(len(labels), -1)[:, factor], size, g)
 
-    return GroupBatches(split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift)
+    column = None if groups == "pairs" else factor
+    return GroupBatches(
+        split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift, label_column=column
+    )
 
 
 def _option(config: ModelConfig, name: str) -> Any:
@@ -167,6 +193,22 @@ def check_grouping(config: RunConfig, shape: DataShape) -> None:
             "data.groups = 'pairs' draws pairs sharing some factors, but the labels have one column: use a "
             "factor-labelled source (e.g. data.name = 'shapes') or data.groups = 'label'"
         )
+    _check_label_readers(config.model, groups)
+
+
+def _check_label_readers(model: ModelConfig, groups: str) -> None:
+    """An adversary or a class-conditional critic needs the label a group shares: groups formed by a label."""
+    readers = []
+    if (model.option("adversary") or 0) > 0:
+        readers.append("model.adversary")
+    if (model.option("swap_adversary") or 0) > 0 and model.option("swap_condition") == "class":
+        readers.append("model.swap_condition = 'class'")
+    if readers and groups != "label":
+        raise ConfigError(
+            f"{' and '.join(readers)} read the label each group shares, but data.groups = {groups!r} pairs "
+            "examples on unknown shared factors: set data.groups = 'label' (with data.group_factor), "
+            "set model.adversary = 0, or use model.swap_condition = 'group'"
+        )
 
 
 def build_group_vae(config: ModelConfig, shape: DataShape) -> GroupVAE:
@@ -193,7 +235,34 @@ def build_group_vae(config: ModelConfig, shape: DataShape) -> GroupVAE:
             params_per_dim=likelihood.params_per_dim,
             encoder_out=2 * (s_dim + config.z_dim),
         )
+        critic, swap = _critic(config, shape)
         model = GroupVAEModel(
-            PRIORS.build(content, z_dim=s_dim), PRIORS.build(config.prior, z_dim=config.z_dim), nets.decoder, likelihood
+            PRIORS.build(content, z_dim=s_dim),
+            PRIORS.build(config.prior, z_dim=config.z_dim),
+            nets.decoder,
+            likelihood,
+            critic,
+            swap,
         )
-        return GroupVAE(model, GroupVAEGuide(nets.encoder, s_dim, config.z_dim, pooling), _option(config, "beta"))
+        weight, adversary = float(_option(config, "adversary")), None
+        if weight > 0:
+            act = normalize_spec(config.network, "network").get("activation", "relu")
+            layers = [nn.Linear(config.z_dim, ADVERSARY_HIDDEN), make_activation(act)]
+            adversary = nn.Sequential(*layers, nn.Linear(ADVERSARY_HIDDEN, max(shape.classes)))
+        guide = GroupVAEGuide(nets.encoder, s_dim, config.z_dim, pooling, adversary, weight)
+        return GroupVAE(model, guide, _option(config, "beta"))
+
+
+def _critic(config: ModelConfig, shape: DataShape) -> tuple[SwapCritic | None, float]:
+    """The swap critic ``model.swap_adversary > 0`` asks for, and its weight (``None, 0``: none).
+
+    A class-conditional critic's one-hot covers the largest label column's values.
+    """
+    weight, condition = _option(config, "swap_adversary"), _option(config, "swap_condition")
+    if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0 <= weight < float("inf"):
+        raise ConfigError(f"model.swap_adversary must be a non-negative number (0: no critic), got {weight!r}")
+    if condition not in CRITIC_CONDITIONS:
+        raise ConfigError(f"model.swap_condition must be one of {', '.join(CRITIC_CONDITIONS)}, got {condition!r}")
+    if weight == 0:
+        return None, 0.0
+    return SwapCritic(shape.event_shape, condition, max(shape.classes)), float(weight)

@@ -58,6 +58,10 @@ class SSVAE(VAE):
     def factors(self) -> list[str]:
         return self.model.factors
 
+    def loss_labels(self, y: Tensor | None) -> Tensor | None:
+        """The batch's labels, ``-1`` where missing: the model observes them and the guide infers the rest."""
+        return y
+
     @property
     def classes(self) -> list[int]:
         return self.model.classes

@@ -108,6 +108,24 @@ class VAE(nn.Module):
         """How many examples a training batch ``x`` holds (the loss is averaged over them)."""
         return x.shape[0]
 
+    def loss_labels(self, y: Tensor | None) -> Tensor | None:
+        """What of a training batch's labels the model and guide read in training (``None``: none, as here)."""
+        return None
+
+    def critic_parameters(self) -> list[nn.Parameter]:
+        """Parameters trained in their own steps, in alternation with the ELBO's (a critic's); none here."""
+        return []
+
+    def critic_loss(self, x: Tensor, y: Tensor | None) -> Tensor:
+        """The loss of the critic's step on training batch ``x`` (labels :meth:`loss_labels`); see subclasses.
+
+        Raises
+        ------
+        TypeError
+            For a model without a critic (:meth:`critic_parameters` is empty).
+        """
+        raise TypeError(f"{type(self).__name__} has no critic")
+
     def validation_metrics(self, split: Split) -> dict[str, float]:
         """Figures this kind of model adds to each epoch's row of ``metrics.csv`` (none for a plain VAE)."""
         return {}

@@ -147,6 +147,8 @@ class GroupBatches:
         Resample binary pixels from grey levels.
     shift
         Translate each image by up to this many pixels (augmentation).
+    label_column
+        Yield this column of the labels, ``(B, G)`` (the label a group shares), instead of all of them.
     """
 
     def __init__(
@@ -157,11 +159,14 @@ class GroupBatches:
         generator: torch.Generator | None = None,
         dynamic_binarize: bool = False,
         shift: int = 0,
+        label_column: int | None = None,
     ) -> None:
         if split.labels is None:
             raise DataError("groups are formed from labels, but this data has none: give labels or group ids")
         self.split, self.batch_size, self.rule, self.generator = split, batch_size, rule, generator
         self.dynamic, self.shift = dynamic_binarize, shift
+        labels = split.labels
+        self.labels = labels if label_column is None else labels.reshape(len(labels), -1)[:, label_column]
         self._table: Tensor | None = None
 
     def _draw_table(self) -> Tensor:
@@ -177,4 +182,4 @@ class GroupBatches:
         for start in range(0, len(table), self.batch_size):
             rows = table[start : start + self.batch_size]
             x = draw_rows(self.split, rows.flatten(), self.generator, self.dynamic, self.shift)
-            yield x.view(*rows.shape, *x.shape[1:]), self.split.labels[rows]
+            yield x.view(*rows.shape, *x.shape[1:]), self.labels[rows]

@@ -78,6 +78,9 @@ MODEL_KINDS.register("group_vae")(
             "pooling": "product",  # how members' content evidence is pooled: product (ML-VAE) or average (GVAE)
             "content_prior": None,  # p(s); None: the same family as model.prior
             "beta": 1.0,  # weight of the KL terms in training, as for kind vae
+            "adversary": 0.0,  # nats per member: an adversary predicting the shared label from z, gradient reversed
+            "swap_adversary": 0.0,  # nats per member: a critic of images decoded from swapped codes (Mathieu 2016)
+            "swap_condition": "group",  # what the critic sees beside the image: a real image of the group or "class"
         },
     )
 )

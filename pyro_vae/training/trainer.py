@@ -115,7 +115,12 @@ class Trainer:
         self.estimator = estimator
         self._place()
         self.loss = estimator(vae.model, vae.guide)
-        self.optimizer = OPTIMIZERS.build(train.optimizer, params=self.loss.parameters(), lr=train.lr)
+        critic = vae.critic_parameters()
+        own = {id(p) for p in critic}
+        params = [p for p in self.loss.parameters() if id(p) not in own]
+        self.optimizer = OPTIMIZERS.build(train.optimizer, params=params, lr=train.lr)
+        #: a critic's optimizer (same kind and learning rate), stepped after each ELBO step; ``None``: no critic
+        self.critic_optimizer = OPTIMIZERS.build(train.optimizer, params=critic, lr=train.lr) if critic else None
         self.stopper = EarlyStopping(train.patience)
         self.divergence = DivergenceCheck(train.divergence_factor)
         self.data_rng = torch.Generator().manual_seed(config.seed)
@@ -144,8 +149,9 @@ class Trainer:
     # -- one step, one epoch -------------------------------------------------------------
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> torch.Tensor:
-        """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds).
+        """One gradient step on batch ``x`` (labels ``y``: :meth:`VAE.loss_labels`).
 
+        A model with a critic then takes the critic's step on the same batch (alternating, Mathieu et al. 2016).
         Returns the summed loss, detached and left on the device: nothing here waits for the device.
         The caller checks it for divergence (:class:`~pyro_vae.training.device.StepLosses`).
         """
@@ -154,7 +160,17 @@ class Trainer:
         self.precision.backward(loss / self.vae.examples_in(x))
         self.precision.step(self.optimizer, self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.zero_grad(set_to_none=True)
+        if self.critic_optimizer is not None:
+            self._critic_step(x, y)
         return loss.detach()
+
+    def _critic_step(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
+        """One step of the critic on its own loss (:meth:`VAE.critic_loss`), averaged over the batch's examples."""
+        assert self.critic_optimizer is not None
+        self.critic_optimizer.zero_grad(set_to_none=True)
+        (self.vae.critic_loss(x, y) / self.vae.examples_in(x)).backward()
+        self.critic_optimizer.step()
+        self.critic_optimizer.zero_grad(set_to_none=True)
 
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
@@ -169,7 +185,7 @@ class Trainer:
             for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
-                loss = self.train_step(x, y if self.kind.uses_labels else None, beta)
+                loss = self.train_step(x, self.vae.loss_labels(y), beta)
                 if losses.add(self.step, loss, self.vae.examples_in(x)):
                     _advance(bar, losses.read(self.divergence), losses)
             _advance(bar, losses.read(self.divergence), losses)
@@ -248,6 +264,8 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = train.lr * self.lr_scale
             group.pop("initial_lr", None)
+        for group in [] if self.critic_optimizer is None else self.critic_optimizer.param_groups:
+            group["lr"] = train.lr * self.lr_scale
         self.scheduler = SCHEDULERS.build(train.scheduler, optimizer=self.optimizer, epochs=train.epochs)
         with warnings.catch_warnings():
             # replayed steps come before any optimizer step of this process, which torch warns about
@@ -306,6 +324,7 @@ class Trainer:
             **self._best_payload(),
             "step": self.step,
             "optimizer": self.optimizer.state_dict(),
+            "critic_optimizer": None if self.critic_optimizer is None else self.critic_optimizer.state_dict(),
             # for reference only: load_state_dict rebuilds the schedule from the config (see the class notes)
             "scheduler": self.scheduler.state_dict(),
             "estimator": estimator_state(self.estimator),
@@ -333,6 +352,7 @@ class Trainer:
         saved = state["config"]["train"]
         self.vae.load_state_dict(state["model"])
         self._load_optimizer(state["optimizer"], saved["optimizer"])
+        self._load_critic_optimizer(state.get("critic_optimizer"), saved["optimizer"])
         if _name(saved["estimator"], "estimator") == _name(self.config.train.estimator, "estimator"):
             load_estimator_state(self.estimator, state.get("estimator", {}))
         self.stopper.load_state_dict(state["stopper"])
@@ -365,9 +385,14 @@ class Trainer:
                     f"{_name(self.config.train.optimizer, 'optimizer')!r}: its state starts afresh"
                 )
             return
-        fresh = self.optimizer.state_dict()["param_groups"]
-        groups = [{**now, "params": old["params"]} for now, old in zip(fresh, state["param_groups"], strict=True)]
-        self.optimizer.load_state_dict({**state, "param_groups": groups})
+        _restore(self.optimizer, state)
+
+    def _load_critic_optimizer(self, state: dict[str, Any] | None, saved_spec: Any) -> None:
+        """The critic's saved optimizer state, under the same rule as :meth:`_load_optimizer`'s."""
+        if self.critic_optimizer is None or state is None:
+            return
+        if _name(saved_spec, "optimizer") == _name(self.config.train.optimizer, "optimizer"):
+            _restore(self.critic_optimizer, state)
 
     @property
     def best_val_elbo(self) -> float:
@@ -381,6 +406,13 @@ def _advance(bar: tqdm, steps: int, losses: StepLosses) -> None:
     if steps:
         bar.set_postfix(elbo=f"{-losses.total / max(losses.seen, 1):.3f}", refresh=False)
         bar.update(steps)
+
+
+def _restore(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    """Load ``state``'s per-parameter state into ``optimizer``, keeping its own hyperparameters."""
+    fresh = optimizer.state_dict()["param_groups"]
+    groups = [{**now, "params": old["params"]} for now, old in zip(fresh, state["param_groups"], strict=True)]
+    optimizer.load_state_dict({**state, "param_groups": groups})
 
 
 def _name(spec: Any, kind: str) -> str:
