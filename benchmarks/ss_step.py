@@ -432,7 +432,7 @@ def trainer_variant(trainer: Trainer, batches: list[Batch], n_batches: int) -> V
     """``trainer.train_step(x, y, 1.0)`` as a variant on ``batches`` (KL weight 1)."""
 
     def step(batch: Batch) -> float:
-        return trainer.train_step(batch.x, batch.y, 1.0)
+        return float(trainer.train_step(batch.x, batch.y, 1.0))  # read each step, as before
 
     cfg, train = trainer.config.train, trainer.data.train
     rows = (n_batches * cfg.labelled_per_batch, int((train.labels < 0).sum()))

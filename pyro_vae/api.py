@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, TypeVar
 
 import torch
 
+from pyro_vae._device import resolve_device
 from pyro_vae._files import atomic_write, os_error
 from pyro_vae.assemble import (
     absolute_paths,
@@ -116,6 +118,7 @@ def _finish(
     trainer: Trainer, config: RunConfig, data: DataBundle, run: RunDir | None, log: Log | None, pictures: bool
 ) -> FitResult:
     trainer.restore_best()
+    data = trainer.data  # on the run's device
     ev = config.eval
     test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
     summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
@@ -183,19 +186,21 @@ def fit(
         Your own Pyro programs (kind ``program``; the contract is in :mod:`pyro_vae.programs`),
         trained and scored by pyro-vae; a dict ``model=`` is the ``[model]`` section as usual.
     **keywords
-        Configuration keys by field name (``prior="mixture"``, ``epochs=5``),
-        whole sections (``train={"lr": 1e-3}``) or dotted keys. ``network`` may also be your own
-        encoder and decoder: an object with ``encoder`` and ``decoder`` ``nn.Module`` s, or a factory
+        Configuration keys by field name (``prior="mixture"``, ``epochs=5``, ``device="cuda"``,
+        ``precision="bf16"``), whole sections (``train={"lr": 1e-3}``) or dotted keys. ``network`` may also
+        be your own encoder and decoder: an object with ``encoder`` and ``decoder`` ``nn.Module`` s, or a factory
         ``f(event_shape, z_dim, params_per_dim, encoder_out)`` returning one (shapes checked before
         training; see :mod:`pyro_vae.networks.custom`); the run then needs it again to resume or load.
 
     Returns
     -------
     FitResult
+        Its VAE and data on ``train.device``.
     """
     programs, program_keys = program_keywords(model, guide)
     sources = data_keywords(data, val_data, test_data)
     config = absolute_paths(resolve_config(config, overrides, **{**sources, **program_keys, **keywords}))
+    resolve_device(config.train.device)  # an unavailable device is refused before anything is written
     if out is not None:
         RunDir.check_new(out)
     prepared = prepare_data(config, data, labels, val_data, test_data)
@@ -241,6 +246,7 @@ def resume(
     pictures: bool = True,
     model: Any = None,
     guide: Any = None,
+    device: str | None = None,
 ) -> FitResult:
     """Continue training the run in ``run_dir`` from its last completed epoch.
 
@@ -257,9 +263,10 @@ def resume(
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
     ``config.toml`` agree; see :meth:`RunDir.load`). A run of your own Pyro programs
-    needs the same ``model`` and ``guide`` again.
+    needs the same ``model`` and ``guide`` again. ``device`` (``train.device``) may differ
+    from the one the run trained on: checkpoints load on any device.
     """
-    overrides = list(overrides)
+    overrides = list(overrides) + ([] if device is None else [f"train.device={json.dumps(device)}"])
     programs = _programs(model, guide)
     with RunDir.claim(run_dir) as run:
         state, config = _resumable(run, overrides)
@@ -291,6 +298,7 @@ def _resumable(run: RunDir, overrides: list[str]) -> tuple[dict[str, Any], RunCo
     """The checked training state of ``run`` and the config it resumes with; a complete run is refused."""
     state = run.load(run.checkpoint, TRAINING_KEYS, resumed=[parse_assignment(text)[0] for text in overrides])
     config = _resumed_config(state["config"], overrides)
+    resolve_device(config.train.device)  # a run trained elsewhere says which devices this machine has
     if state["epoch"] >= config.train.epochs and run.summary.is_file():
         raise ConfigError(
             f"{str(run.root)!r} already trained {state['epoch']} of {config.train.epochs} epochs and its "
@@ -319,13 +327,18 @@ def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | N
 
 
 @_takes_network(configures=False)
-def load_run(run_dir: str | os.PathLike[str], *, model: Any = None, guide: Any = None) -> tuple[VAE, RunConfig]:
-    """The fitted VAE (best validation epoch) of a run directory and its configuration.
+def load_run(
+    run_dir: str | os.PathLike[str], device: str = "auto", *, model: Any = None, guide: Any = None
+) -> tuple[VAE, RunConfig]:
+    """The fitted VAE (best validation epoch) of a run directory, on ``device``, and its configuration.
 
-    A run of your own Pyro programs needs the same ``model`` and ``guide`` (their parameters are loaded into them).
+    ``device`` is where the VAE goes (``"auto"``: CUDA when available, else the CPU),
+    whatever device the run was trained on. A run of your own Pyro programs needs the same
+    ``model`` and ``guide`` (their parameters are loaded into them).
     """
+    target = resolve_device(device, "device")
     vae, config, _ = load_best(RunDir.open(run_dir, need_best=True), _programs(model, guide))
-    return vae, config
+    return vae.to(target), config
 
 
 def _programs(model: Any, guide: Any) -> Programs | None:
@@ -353,12 +366,14 @@ def _evaluate_run(
     check: Callable[[RunConfig, DataBundle], None] | None = None,
     programs: Programs | None = None,
     held_out: tuple[Any, Any] = (None, None),
+    device: str = "auto",
 ) -> _Evaluated:
-    """Evaluate the best checkpoint on the test split (with PSIS) and rewrite ``summary.json``.
+    """Evaluate the best checkpoint on the test split (with PSIS) on ``device`` and rewrite ``summary.json``.
 
     ``check(config, data)`` vets the caller's own options against the loaded run before anything is
     evaluated or written. ``held_out`` is ``(val_data, test_data)`` of a run fitted on Python objects.
     """
+    target = resolve_device(device, "device")
     with RunDir.claim(run_dir, need_best=True) as run:
         vae, config, state = load_best(run, programs)
         if samples is not None:
@@ -367,6 +382,7 @@ def _evaluate_run(
         vae.check_data(prepared)
         if check is not None:
             check(config, prepared)
+        vae, prepared = vae.to(target), prepared.to(target)
         ev = config.eval
         test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
         previous = read_summary(run.summary)
@@ -389,6 +405,7 @@ def evaluate(
     log: Log | None = None,
     model: Any = None,
     guide: Any = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """Re-evaluate a run on its test split and rewrite its ``summary.json``.
 
@@ -402,9 +419,13 @@ def evaluate(
         The Python objects again, for runs fitted on them (see :func:`fit`).
     model, guide
         Your own Pyro programs again, for runs of kind ``program``.
+    device
+        Where to evaluate (``"auto"``: CUDA when available, else the CPU), whatever the run trained on.
     """
+    held_out = (val_data, test_data)
+    programs = _programs(model, guide)
     return _evaluate_run(
-        run_dir, samples, data, labels, log, programs=_programs(model, guide), held_out=(val_data, test_data)
+        run_dir, samples, data, labels, log, programs=programs, held_out=held_out, device=device
     ).summary
 
 
@@ -420,6 +441,7 @@ def diagnose(
     val_data: Any = None,
     test_data: Any = None,
     log: Log | None = None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """ArviZ diagnostics of a run's guide; rewrites ``summary.json``, writes ``diagnostics.nc`` and ``psis_khat.png``.
 
@@ -429,12 +451,12 @@ def diagnose(
     ``InferenceData`` holds ``draws`` posterior draws of the latents for the
     chosen test examples (``points``: how many from the start of the test
     split, or their indices), their log-likelihoods and log-weights, the
-    training history and every test point's k-hat.
+    training history and every test point's k-hat. It computes on ``device`` (as :func:`evaluate`).
     """
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ConfigError(f"draws must be a positive integer, got {draws!r}")
     with RunDir.claim(run_dir, need_best=True):
-        return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log)
+        return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log, device)
 
 
 def _diagnose(
@@ -444,6 +466,7 @@ def _diagnose(
     samples: int | None,
     passed: tuple[Any, Any, Any, Any],
     log: Log | None,
+    device: str = "auto",
 ) -> dict[str, Any]:
     """:func:`diagnose`, holding the run directory's lock; ``passed``: ``(data, labels, val_data, test_data)``."""
     from pyro_vae.diagnostics.inference_data import to_inference_data
@@ -459,7 +482,7 @@ def _diagnose(
             )
 
     data, labels, val_data, test_data = passed
-    done = _evaluate_run(run_dir, samples, data, labels, log, check, held_out=(val_data, test_data))
+    done = _evaluate_run(run_dir, samples, data, labels, log, check, held_out=(val_data, test_data), device=device)
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
@@ -489,16 +512,24 @@ def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:
 
 @_takes_network(configures=False)
 def sample(
-    run_dir: str | os.PathLike[str], n: int, out: str | os.PathLike[str] | None = None, seed: int = 0
+    run_dir: str | os.PathLike[str],
+    n: int,
+    out: str | os.PathLike[str] | None = None,
+    seed: int = 0,
+    device: str = "auto",
 ) -> torch.Tensor:
-    """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run; optionally save them as a PNG grid."""
+    """Draw ``n`` examples ``E[x | z]``, ``z ~ p(z)``, from a run on ``device``; optionally save them as a PNG grid.
+
+    The draws depend on the device's random number generator: the same ``seed`` gives the
+    same samples on the same kind of device.
+    """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ConfigError(f"the number of samples must be a positive integer, got {n!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise ConfigError(f"the seed must be an integer in [0, 2**32), got {seed!r}")
     if out is not None and Path(out).suffix.lower() != ".png":
         raise ConfigError(f"--out {str(out)!r} must be a .png file")
-    vae, _ = load_run(run_dir)
+    vae, _ = load_run(run_dir, device)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         x = vae.sample(n)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor, nn
 
+from pyro_vae._device import module_device
 from pyro_vae._pyro import local_params
 from pyro_vae.config.schema import ModelConfig, RunConfig
 from pyro_vae.data import TrainingBatches
@@ -78,7 +79,7 @@ class SSVAE(VAE):
     def _labels(self, y: Tensor | None, n: int) -> list[Tensor]:
         """Label columns of ``y`` (``(n,)`` or ``(n, K)``), or labels drawn from ``p(y)`` if ``None``."""
         if y is None:
-            y = torch.stack([torch.randint(c, (n,)) for c in self.classes], -1)
+            y = torch.stack([torch.randint(c, (n,), device=module_device(self)) for c in self.classes], -1)
         return list(y.reshape(n, -1).unbind(-1))
 
     def encode(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import Tensor
 
+from pyro_vae._device import module_device
 from pyro_vae.plots import save_image_table, save_latent_scatter
 from pyro_vae.vae_pictures import value_range, write_common_pictures
 
@@ -47,7 +48,7 @@ def conditional_samples(vae: SSVAE, per_class: int = 10, factor: int = 0) -> Ten
     Returns ``(C * per_class, *event_shape)``.
     """
     z = vae.sample_prior(per_class)
-    base = torch.stack([torch.randint(c, (1,)).expand(per_class) for c in vae.classes], -1)
+    base = torch.stack([torch.randint(c, (1,), device=module_device(vae)).expand(per_class) for c in vae.classes], -1)
     return torch.cat([vae.decode(z, _with_class(base, factor, c)) for c in range(vae.classes[factor])])
 
 

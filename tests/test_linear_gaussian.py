@@ -26,10 +26,10 @@ def x(lg):
     return lg.sample(200, torch.Generator().manual_seed(1))
 
 
-def test_exact_posterior_makes_every_importance_weight_equal_log_likelihood(lg, x):
+def test_exact_posterior_makes_every_importance_weight_equal_log_likelihood(lg, x, device):
     vae = linear_vae(lg)
     set_guide(vae, lg)
-    log_w = log_importance_weights(vae.model, vae.guide, x, num_samples=50)
+    log_w = log_importance_weights(vae.to(device).model, vae.guide, x.to(device), num_samples=50).cpu()
     assert log_w.shape == (50, 200)
     exact = lg.log_likelihood(x)
     # atol covers the float32 rounding of the stored likelihood scale (built before .double())
@@ -50,12 +50,13 @@ def test_exact_posterior_makes_elbo_equal_log_likelihood(lg, x, estimator):
     assert abs(-loss.item() - exact.item()) < tolerance
 
 
-def test_elbo_gap_equals_kl_to_the_exact_posterior(lg, x):
+def test_elbo_gap_equals_kl_to_the_exact_posterior(lg, x, device):
     vae = linear_vae(lg)
     set_guide(vae, lg, loc_shift=0.4, scale_factor=1.5)
-    log_w = log_importance_weights(vae.model, vae.guide, x, num_samples=4000)
-    elbo = log_w.mean(0)
     expected = lg.log_likelihood(x) - kl_to_posterior(vae, lg, x)
+    log_w = log_importance_weights(vae.to(device).model, vae.guide, x.to(device), num_samples=4000).cpu()
+    vae.cpu()
+    elbo = log_w.mean(0)
     stderr = log_w.std(0) / math.sqrt(log_w.shape[0])
     assert (kl_to_posterior(vae, lg, x) > 0.1).all()
     assert ((elbo - expected).abs() < 5 * stderr + 1e-9).all()
@@ -76,12 +77,12 @@ def test_importance_sampled_estimate_approaches_log_likelihood_as_k_grows(lg, x)
     assert 0 <= gaps[-1] < 0.01, gaps
 
 
-def test_evaluate_split_reports_elbo_and_log_likelihood(lg, x):
+def test_evaluate_split_reports_elbo_and_log_likelihood(lg, x, device):
     vae = linear_vae(lg)
     set_guide(vae, lg, loc_shift=0.4, scale_factor=1.5)
-    result = evaluate_split(vae, Split(x, None), samples=2000, batch_size=64)
     exact = lg.log_likelihood(x).mean().item()
     expected_elbo = exact - kl_to_posterior(vae, lg, x).mean().item()
+    result = evaluate_split(vae.to(device), Split(x, None), samples=2000, batch_size=64)  # batches go to the VAE
     assert result.samples == 2000
     assert abs(result.elbo - expected_elbo) < 0.02
     assert result.elbo < result.log_likelihood <= exact + 0.005

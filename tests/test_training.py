@@ -21,8 +21,8 @@ from pyro_vae.training.trainer import timed
 FAST = {"eval": {"samples": 20, "batch_size": 100}, "network": {"name": "mlp", "hidden": [64]}}
 
 
-def test_fitting_digits_raises_the_validation_elbo_by_a_clear_margin():
-    result = pyro_vae.fit(epochs=6, batch_size=32, **FAST)
+def test_fitting_digits_raises_the_validation_elbo_by_a_clear_margin(device):
+    result = pyro_vae.fit(epochs=6, batch_size=32, device=device, **FAST)
     first, last = result.history[0]["val_elbo"], max(row["val_elbo"] for row in result.history)
     assert last - first > 2.0, (first, last)
     assert result.summary["test_elbo"] <= result.summary["test_log_likelihood"]

@@ -6,6 +6,7 @@ import argparse
 
 from tqdm.auto import tqdm
 
+from pyro_vae.cli.device_arg import add_device_argument, device_overrides
 from pyro_vae.comparison import compare, markdown_table
 from pyro_vae.config.overrides import parse_assignment
 from pyro_vae.errors import ConfigError
@@ -66,6 +67,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="particle counts K for the SNR-against-K curves (default 1,5,10,50)",
     )
+    add_device_argument(p, "train.device of every run: ")
     p.add_argument("--pictures", action="store_true", help="also write each run's pictures")
     p.add_argument("--no-progress", action="store_true", help="hide the per-epoch progress bar")
     p.add_argument("--quiet", action="store_true", help="print only the table")
@@ -109,7 +111,7 @@ def run(args: argparse.Namespace) -> None:
         args.config,
         parse_estimators(args.estimators),
         out=args.out,
-        overrides=args.overrides,
+        overrides=[*args.overrides, *device_overrides(args)],
         snr_repeats=args.snr_repeats,
         snr_batch=args.snr_batch,
         snr_particles=_integers(args.snr_particles, "--snr-particles"),

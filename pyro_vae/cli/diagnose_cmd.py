@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyro_vae.api import diagnose
+from pyro_vae.cli.device_arg import add_device_argument
 from pyro_vae.errors import ConfigError
 
 HELP = """\
@@ -42,12 +43,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "or a comma-separated list of test indices",
     )
     p.add_argument("--draws", type=int, default=1000, metavar="S", help="posterior draws per exported example")
+    add_device_argument(p, "")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Diagnose and print the headline figures."""
-    diagnose(args.run_dir, points=_points(args.points), draws=args.draws, samples=args.samples, log=print)
+    diagnose(
+        args.run_dir,
+        points=_points(args.points),
+        draws=args.draws,
+        samples=args.samples,
+        log=print,
+        device=args.device or "auto",
+    )
 
 
 def _points(text: str) -> int | list[int]:

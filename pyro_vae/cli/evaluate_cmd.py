@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyro_vae.api import evaluate
+from pyro_vae.cli.device_arg import add_device_argument
 
 HELP = """\
 Evaluate the best checkpoint of RUN_DIR on its test split and rewrite
@@ -20,9 +21,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--samples", type=int, metavar="K", help="importance samples per test example (default: the run's eval.samples)"
     )
+    add_device_argument(p, "")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Evaluate and print the headline figures."""
-    evaluate(args.run_dir, samples=args.samples, log=print)
+    evaluate(args.run_dir, samples=args.samples, log=print, device=args.device or "auto")

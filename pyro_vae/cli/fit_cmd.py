@@ -9,6 +9,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from pyro_vae.api import fit, resume
+from pyro_vae.cli.device_arg import add_device_argument, device_overrides
 from pyro_vae.data import DATASETS
 from pyro_vae.errors import ConfigError
 
@@ -57,6 +58,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="RUN_DIR",
         help="continue the run in RUN_DIR from its last epoch; any train.* or eval.* key may be --set and takes effect",
     )
+    add_device_argument(p, "train.device: ")
     p.add_argument("--no-pictures", action="store_true", help="skip writing the PNG pictures")
     p.add_argument("--no-progress", action="store_true", help="hide the per-epoch progress bar")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -91,9 +93,11 @@ def run(args: argparse.Namespace) -> None:
                 "--resume continues a run with its saved config: drop CONFIG.toml, --out, --data "
                 "and --data-root (use --set train.* to change training)"
             )
-        resume(args.resume, overrides=args.overrides, **common)
+        resume(args.resume, overrides=[*args.overrides, *device_overrides(args)], **common)
         return
     if args.out is None:
         raise ConfigError("--out RUN_DIR is required: the directory where the run is written")
     overrides, path = _data_overrides(args)
-    fit(args.config, data=path, out=args.out, overrides=[*overrides, *args.overrides], **common)
+    fit(
+        args.config, data=path, out=args.out, overrides=[*overrides, *args.overrides, *device_overrides(args)], **common
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pyro_vae.api import sample
+from pyro_vae.cli.device_arg import add_device_argument
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,10 +20,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--n", type=int, default=64, metavar="N", help="number of samples (default 64)")
     p.add_argument("--out", required=True, metavar="FILE.png", help="the PNG file to write")
     p.add_argument("--seed", type=int, default=0, help="random seed for the latent draws (default 0)")
+    add_device_argument(p, "")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
     """Sample and save."""
-    sample(args.run_dir, args.n, out=args.out, seed=args.seed)
+    sample(args.run_dir, args.n, out=args.out, seed=args.seed, device=args.device or "auto")
     print(f"wrote {args.out}")

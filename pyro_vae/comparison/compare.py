@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from pyro_vae._device import resolve_device
 from pyro_vae.api import FitResult, fit
 from pyro_vae.assemble import absolute_paths, initial_vae, prepare_data
 from pyro_vae.comparison.report import write_comparison
@@ -124,6 +125,7 @@ def compare(
     base = absolute_paths(resolve_config(config, overrides, patience=0, **program_keys, **keywords))
     for spec in specs:  # every estimator must suit the model before anything is written
         check_estimator_applies(replace(base, train=replace(base.train, estimator=spec)))
+    device = resolve_device(base.train.device)  # refused before anything is written
     if out is not None:
         RunDir.check_new(out)
     data = prepare_data(base)
@@ -138,7 +140,7 @@ def compare(
         label = estimator_label(spec)
         run_config = replace(base, train=replace(base.train, estimator=spec))
         first.load_state_dict(start_state)
-        start = gradient_snr(initial_vae(run_config, data, programs), spec, batch, snr_repeats, base.seed)
+        start = gradient_snr(initial_vae(run_config, data, programs).to(device), spec, batch, snr_repeats, base.seed)
         if log is not None:
             log(f"== {label}")
         own = {} if programs is None else {"model": programs.model, "guide": programs.guide}

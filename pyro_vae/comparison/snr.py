@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
+from pyro_vae._device import module_device, to_device
 from pyro_vae._pyro import local_params
 from pyro_vae.config.combinations import model_traits
 from pyro_vae.config.schema import ModelConfig
@@ -44,15 +45,20 @@ class GradientSNR:
 
 
 class _RunningMoments:
-    """Welford's running mean and variance of flattened gradients (float64, no stored draws)."""
+    """Welford's running mean and variance of flattened gradients (float64, no stored draws).
 
-    def __init__(self, size: int) -> None:
+    Kept on the gradients' ``device`` (on the CPU for MPS, which has no float64).
+    """
+
+    def __init__(self, size: int, device: torch.device) -> None:
         self.n = 0
-        self.mean = torch.zeros(size, dtype=torch.float64)
-        self.m2 = torch.zeros(size, dtype=torch.float64)
+        self.device = torch.device("cpu") if device.type == "mps" else device
+        self.mean = torch.zeros(size, dtype=torch.float64, device=self.device)
+        self.m2 = torch.zeros(size, dtype=torch.float64, device=self.device)
 
     def add(self, value: Tensor) -> None:
         self.n += 1
+        value = value.to(self.device, torch.float64)
         delta = value - self.mean
         self.mean += delta / self.n
         self.m2 += delta * (value - self.mean)
@@ -72,7 +78,7 @@ class _RunningMoments:
 
 def _flat_grad(params: list[nn.Parameter]) -> Tensor:
     return torch.cat(
-        [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().double() for p in params]
+        [(p.grad if p.grad is not None else torch.zeros_like(p)).detach().flatten().float() for p in params]
     )
 
 
@@ -92,7 +98,7 @@ def gradient_snr(vae: VAE, estimator: ComponentSpec, x: Tensor, repeats: int = 1
     estimator
         A registered estimator name or spec (``{"name": "iwae", "num_particles": 10}``).
     x
-        The fixed batch.
+        The fixed batch (moved to ``vae``'s device, where the gradients and their moments are computed).
     repeats
         Independent gradient estimates (at least 2).
     seed
@@ -101,10 +107,12 @@ def gradient_snr(vae: VAE, estimator: ComponentSpec, x: Tensor, repeats: int = 1
     if repeats < 2:
         raise ValueError(f"gradient SNR needs at least 2 repeats, got {repeats}")
     loss = ESTIMATORS.build(estimator, max_plate_nesting=vae.max_plate_nesting)(vae.model, vae.guide)
+    device = module_device(vae)
+    x = to_device(x, device)
     guide_params = _variational_parameters(vae.guide)
     model_params = [p for p in vae.model.parameters() if p.requires_grad]
-    encoder = _RunningMoments(sum(p.numel() for p in guide_params))
-    decoder = _RunningMoments(sum(p.numel() for p in model_params))
+    encoder = _RunningMoments(sum(p.numel() for p in guide_params), device)
+    decoder = _RunningMoments(sum(p.numel() for p in model_params), device)
     with torch.random.fork_rng(), local_params():
         torch.manual_seed(seed)
         for _ in range(repeats):

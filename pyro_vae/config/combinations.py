@@ -43,7 +43,7 @@ def check_estimator_applies(config: RunConfig) -> None:
 
 
 def _check_compiled_weight(config: RunConfig) -> None:
-    """The ``jit_`` estimators compile the loss with a KL weight of 1: no warm-up and no beta."""
+    """The ``jit_`` estimators trace the loss with a KL weight of 1, in float32: no warm-up, beta, autocast, compile."""
     name = normalize_spec(config.train.estimator, "estimator")["name"]
     if not name.startswith("jit_"):
         return
@@ -51,6 +51,11 @@ def _check_compiled_weight(config: RunConfig) -> None:
         raise ConfigError(
             f"estimator {name!r} compiles the loss once and cannot follow a changing KL weight: "
             f"set train.kl_warmup_epochs = 0 or use {name.removeprefix('jit_')!r}"
+        )
+    if str(config.train.precision) != "32" or config.train.compile:
+        raise ConfigError(
+            f"estimator {name!r} traces the loss once, in float32 with eager networks: set train.precision = "
+            f'"32" and train.compile = false, or use {name.removeprefix("jit_")!r}'
         )
     beta = config.model.option("beta")
     if beta is not None and beta != 1:

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 BINARIZE_MODES = ("auto", "none", "fixed", "dynamic")
+#: values of ``train.precision`` (see pyro_vae.training.precision)
+PRECISIONS = ("32", "bf16", "16")
 #: values of ``train.on_divergence`` (see pyro_vae.training.divergence)
 ON_DIVERGENCE = ("stop", "rollback")
 #: values of ``train.loggers`` (see pyro_vae.training.loggers): "csv" is metrics.csv, always written
@@ -156,6 +158,13 @@ class TrainConfig:
     # where each epoch's figures go besides the checkpoint: "csv" (metrics.csv, always written) and
     # "tensorboard" (scalars and pictures under RUN_DIR/tensorboard; pip install 'pyro-vae[tensorboard]')
     loggers: list[str] = field(default_factory=lambda: ["csv"])
+    # where the run computes: "auto" (CUDA when available, else the CPU), "cpu", "cuda", "cuda:N", "mps"
+    device: str = "auto"
+    # "32": float32 throughout; "bf16"/"16": the networks under autocast (the ELBO terms stay float32; "16"
+    # adds a gradient scaler)
+    precision: str | int = "32"  # 32 and 16 may come as numbers (TOML, --set): read as "32" and "16"
+    # torch.compile the networks (falls back to eager, with a warning, where the backend is missing)
+    compile: bool = False
 
 
 @dataclass

@@ -6,12 +6,14 @@ import importlib.util
 import math
 from dataclasses import fields, replace
 
+from pyro_vae._device import check_device_name
 from pyro_vae._workers import check_workers
 from pyro_vae.config.combinations import check_estimator_applies
 from pyro_vae.config.schema import (
     BINARIZE_MODES,
     LOGGERS,
     ON_DIVERGENCE,
+    PRECISIONS,
     DataConfig,
     EvalConfig,
     ModelConfig,
@@ -145,6 +147,8 @@ def _validate_train(train: TrainConfig) -> None:
     )
     _validate_divergence(train)
     _validate_loggers(train.loggers)
+    check_device_name(train.device)
+    _require(str(train.precision) in PRECISIONS, "train.precision", f"one of {', '.join(PRECISIONS)}", train.precision)
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)
@@ -236,6 +240,7 @@ def validate_config(config: RunConfig) -> RunConfig:
     _validate_model(config.model)
     config = _resolve_auto_estimator(config)
     _validate_train(config.train)
+    config = replace(config, train=replace(config.train, precision=str(config.train.precision)))
     _validate_eval(config.eval)
     _validate_grouping(config)
     check_estimator_applies(config)

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import torch
 from torch import Tensor
 
+from pyro_vae._device import to_device
+from pyro_vae.data.mapped import MappedRows
 from pyro_vae.data.prepare import Split
 from pyro_vae.data.stream import StreamedRows
 from pyro_vae.data.torch_data import concat_labels
@@ -29,28 +31,48 @@ def num_batches(n: int, batch_size: int) -> int:
 
 
 def random_shift(x: Tensor, pixels: int, generator: torch.Generator | None) -> Tensor:
-    """Images ``(B, C, H, W)`` each translated by up to ``pixels`` in both directions (zero filled)."""
-    b, _, h, w = x.shape
+    """Images ``(B, C, H, W)`` each translated by up to ``pixels`` in both directions (zero filled).
+
+    Drawn on ``x``'s device, with ``generator`` (on that device) or its default generator.
+    """
+    b, c, h, w = x.shape
+    device = x.device
     padded = torch.nn.functional.pad(x, (pixels, pixels, pixels, pixels))
-    top = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
-    left = torch.randint(0, 2 * pixels + 1, (b,), generator=generator)
-    rows = (top[:, None] + torch.arange(h))[:, None, :, None]
-    cols = (left[:, None] + torch.arange(w))[:, None, None, :]
-    return padded[torch.arange(b)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
+    top = torch.randint(0, 2 * pixels + 1, (b,), generator=generator, device=device)
+    left = torch.randint(0, 2 * pixels + 1, (b,), generator=generator, device=device)
+    rows = (top[:, None] + torch.arange(h, device=device))[:, None, :, None]
+    cols = (left[:, None] + torch.arange(w, device=device))[:, None, None, :]
+    batch, channels = torch.arange(b, device=device), torch.arange(c, device=device)
+    return padded[batch[:, None, None, None], channels[None, :, None, None], rows, cols]
 
 
 def bernoulli_draw(p: Tensor, generator: torch.Generator | None) -> Tensor:
-    """One ``Bernoulli(p)`` draw per value, as ``U < p``, ``U ~ Uniform(0, 1)`` (faster than ``torch.bernoulli``)."""
-    return (torch.rand(p.shape, generator=generator) < p).to(p.dtype)
+    """One ``Bernoulli(p)`` draw per value, as ``U < p``, ``U ~ Uniform(0, 1)`` (faster than ``torch.bernoulli``).
+
+    Drawn on ``p``'s device, with ``generator`` (on that device) or its default generator.
+    """
+    return (torch.rand(p.shape, generator=generator, device=p.device) < p).to(p.dtype)
+
+
+def _rows(values: Tensor | MappedRows, index: Tensor | slice, device: torch.device) -> Tensor:
+    """``values[index]`` read where ``values`` are kept and delivered to ``device``."""
+    if isinstance(index, Tensor):
+        index = index.to(values.device if isinstance(values, Tensor) else "cpu")
+    return to_device(values[index], device)
 
 
 def draw_rows(
     split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
 ) -> Tensor:
-    """Examples ``index``, resampled with the split's noise, shifted and/or binarized afresh."""
-    x = split.x[index]
+    """Examples ``index``, resampled with the split's noise, shifted and/or binarized afresh.
+
+    The batch is computed on the split's :attr:`~Split.batch_device` (``generator`` must be on it):
+    rows kept on the host are copied there first, and the noise, shifts and binarization drawn there.
+    """
+    device = split.batch_device
+    x = _rows(split.x, index, device)
     if split.noise is not None:
-        x = x + split.noise[index] * torch.randn(x.shape, generator=generator)
+        x = x + _rows(split.noise, index, device) * torch.randn(x.shape, generator=generator, device=device)
     if shift:
         x = random_shift(x, shift, generator)
     return bernoulli_draw(x, generator) if binarize else x
@@ -83,14 +105,19 @@ def iterate_batches(
     A split with ``noise`` is resampled as ``x + noise * eps`` in every batch.
     """
     n = len(split)
-    order = torch.randperm(n, generator=generator) if generator is not None else None
+    order = None
+    if generator is not None:  # one copy per epoch when the examples are kept away from the generator's device
+        order = torch.randperm(n, generator=generator, device=generator.device).to(split.storage)
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
         yield _batch(split, index, generator, dynamic_binarize, shift)
 
 
 def batch_at(split: Split, start: int, batch_size: int) -> tuple[Tensor, Tensor | None]:
-    """``(x, labels)`` of the examples ``start`` to ``start + batch_size`` in stored order (noise drawn afresh)."""
+    """``(x, labels)`` of the examples ``start`` to ``start + batch_size`` in stored order (noise drawn afresh).
+
+    Both on the split's :attr:`~Split.batch_device`.
+    """
     return _batch(split, slice(start, start + batch_size), None, False)
 
 
@@ -98,7 +125,7 @@ def _batch(
     split: Split, index: Tensor | slice, generator: torch.Generator | None, binarize: bool, shift: int = 0
 ) -> tuple[Tensor, Tensor | None]:
     """``(x, labels)`` of examples ``index``, ``x`` drawn by :func:`draw_rows`."""
-    labels = None if split.labels is None else split.labels[index]
+    labels = None if split.labels is None else _rows(split.labels, index, split.batch_device)
     return draw_rows(split, index, generator, binarize, shift), labels
 
 
@@ -141,7 +168,10 @@ def _take(
 def _cycle(rows: Tensor, generator: torch.Generator | None) -> Iterator[Tensor]:
     """Endless reshuffled passes over ``rows``, one row at a time."""
     while True:
-        order = torch.randperm(len(rows), generator=generator) if generator is not None else torch.arange(len(rows))
+        if generator is None:
+            order = torch.arange(len(rows), device=rows.device)
+        else:
+            order = torch.randperm(len(rows), generator=generator, device=generator.device).to(rows.device)
         yield from rows[order]
 
 
@@ -208,4 +238,4 @@ class TrainingBatches:
         for x_u, y_u in batches:
             rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
             x_l = draw_rows(self.split, rows, self.generator, self.dynamic, self.shift)
-            yield torch.cat([x_l, x_u]), torch.cat([self.split.labels[rows], y_u])
+            yield torch.cat([x_l, x_u]), torch.cat([_rows(self.split.labels, rows, x_l.device), y_u])

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
+from pyro_vae._device import fits_on
 from pyro_vae.data._registry import DATASETS, RawData
 from pyro_vae.data.labels import keep_labels
 from pyro_vae.data.mapped import MappedRows, RowBernoulli, RowThreshold, chunks, scaled, take_rows, value_bounds
@@ -39,14 +40,38 @@ class Split:
     x: Tensor | MappedRows | StreamedRows
     labels: Tensor | None
     noise: Tensor | None = None
+    #: where batches are delivered (``None``: where ``x`` lives); set by :meth:`to` when ``x`` stays on the host
+    device: torch.device | None = None
 
     def __len__(self) -> int:
         return self.x.shape[0]
 
+    @property
+    def storage(self) -> torch.device:
+        """Where the examples are kept (mapped rows: read into host memory)."""
+        return self.x.device if isinstance(self.x, Tensor) else torch.device("cpu")
+
+    @property
+    def batch_device(self) -> torch.device:
+        """Where the batches drawn from this split are computed on."""
+        return self.storage if self.device is None else self.device
+
     def take(self, index: Tensor) -> Split:
         """The examples at ``index``."""
-        labels, noise = (None if t is None else t[index] for t in (self.labels, self.noise))
-        return Split(take_rows(self.x, index), labels, noise)
+        labels, noise = (None if t is None else t[index.to(t.device)] for t in (self.labels, self.noise))
+        return Split(take_rows(self.x, index.to(self.storage)), labels, noise, self.device)
+
+    def to(self, device: torch.device) -> Split:
+        """The split with its batches computed on ``device``.
+
+        Its tensors move there when they fit (:func:`~pyro_vae._device.fits_on`); otherwise they
+        stay on the host and each batch is copied over as it is drawn.
+        """
+        tensors = [t for t in (self.x, self.labels, self.noise) if isinstance(t, Tensor)]
+        if not isinstance(self.x, Tensor) or not fits_on(device, sum(t.nbytes for t in tensors)):
+            return replace(self, device=device)
+        labels, noise = (None if t is None else t.to(device) for t in (self.labels, self.noise))
+        return Split(self.x.to(device), labels, noise)
 
 
 @dataclass
@@ -63,6 +88,10 @@ class DataBundle:
     test: Split
     event_shape: tuple[int, ...]
     binarize: str
+
+    def to(self, device: torch.device) -> DataBundle:
+        """The bundle with every split's batches computed on ``device`` (see :meth:`Split.to`)."""
+        return replace(self, train=self.train.to(device), val=self.val.to(device), test=self.test.to(device))
 
     @property
     def is_image(self) -> bool:

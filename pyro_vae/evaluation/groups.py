@@ -33,13 +33,13 @@ def _codes(vae: VAE, split: Split) -> np.ndarray:
     was_training = vae.training
     vae.eval()
     try:
-        return torch.cat([vae.encode(x)[0] for x in split.x.split(_CHUNK)]).double().numpy()
+        return torch.cat([vae.encode(x)[0] for x in split.x.split(_CHUNK)]).double().cpu().numpy()
     finally:
         vae.train(was_training)
 
 
 def _labels(split: Split) -> np.ndarray:
-    return split.labels.reshape(len(split), -1).numpy()
+    return split.labels.reshape(len(split), -1).cpu().numpy()
 
 
 def shared_factor_accuracy(fit_on: tuple[np.ndarray, np.ndarray], test_on: tuple[np.ndarray, np.ndarray]) -> float:

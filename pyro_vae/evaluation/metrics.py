@@ -10,6 +10,7 @@ import numpy as np
 import pyro
 import torch
 
+from pyro_vae._device import module_device, to_device
 from pyro_vae._workers import check_workers, map_batches
 from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
@@ -87,6 +88,8 @@ def evaluate_split(
     Each batch draws from its own seed, derived from ``seed`` and its position,
     so ``workers`` forked processes (:func:`map_batches`) give the same figures
     as one, up to float rounding; :func:`score_examples` gives the same draws per example.
+    Everything runs on the VAE's device (one process there when it is not the CPU:
+    ``workers`` is then ignored); each batch's per-example figures come back to the host.
     """
     scores = _score_batches(vae, split, samples, batch_size, seed, psis, workers)
     n = len(split)
@@ -131,6 +134,8 @@ def _score_batches(
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
     """Per batch: each example's ELBO and log-likelihood estimate (arrays ``(B,)``) and k-hats (or ``None``)."""
     check_workers(workers)
+    device = module_device(vae)
+    workers = workers if device.type == "cpu" else 1  # forked processes cannot share an accelerator
     psis = psis and samples >= MIN_PSIS_DRAWS
     was_training = vae.training
     vae.eval()
@@ -138,7 +143,7 @@ def _score_batches(
     budget = chunk_budget(available_memory() // workers)  # each worker's share of the free memory
 
     def score(index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        x, _ = batch_at(split, index * batch_size, batch_size)
+        x = to_device(batch_at(split, index * batch_size, batch_size)[0], device)
         with torch.random.fork_rng():
             torch.manual_seed(_batch_seed(seed, index))
             model, guide = vae.scoring_programs()

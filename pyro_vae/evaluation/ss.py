@@ -54,10 +54,10 @@ def label_leakage(vae: SSVAE, fit_on: Split, test_on: Split) -> dict[str, float]
     """
     from sklearn.linear_model import LogisticRegression
 
-    z_fit, z_test = _style(vae, fit_on).numpy(), _style(vae, test_on).numpy()
+    z_fit, z_test = _style(vae, fit_on).cpu().numpy(), _style(vae, test_on).cpu().numpy()
     out = {}
     for k, name in enumerate(vae.factors):
-        y_fit, y_test = _factor_labels(fit_on, k).numpy(), _factor_labels(test_on, k).numpy()
+        y_fit, y_test = _factor_labels(fit_on, k).cpu().numpy(), _factor_labels(test_on, k).cpu().numpy()
         if len(set(y_fit[y_fit >= 0].tolist())) < 2 or not (y_test >= 0).any():
             out[name] = float("nan")  # held-out data without labels (or of one class): nothing to probe
             continue

@@ -24,11 +24,14 @@ __all__ = ["ON_DIVERGENCE", "DivergedError", "DivergenceCheck"]
 
 
 class DivergedError(Exception):
-    """Raised inside an epoch when the loss diverges; the trainer stops or rolls back."""
+    """Raised inside an epoch when the loss diverges; the trainer stops or rolls back.
 
-    def __init__(self, reason: str) -> None:
+    ``step`` is the training step whose loss diverged, where known (losses read in windows).
+    """
+
+    def __init__(self, reason: str, step: int | None = None) -> None:
         super().__init__(reason)
-        self.reason = reason
+        self.reason, self.step = reason, step
 
 
 @dataclass

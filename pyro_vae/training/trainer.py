@@ -13,6 +13,7 @@ import pyro
 import torch
 from tqdm.auto import tqdm
 
+from pyro_vae._device import resolve_device
 from pyro_vae._pyro import local_params
 from pyro_vae.config import RunConfig, config_to_dict
 from pyro_vae.data import DataBundle, prefetch
@@ -23,9 +24,11 @@ from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
+from pyro_vae.training.device import StepLosses, epoch_generator, get_device_rng, set_device_rng, sync_every
 from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
 from pyro_vae.training.loggers import EpochLogger, open_loggers
+from pyro_vae.training.precision import Precision, compile_networks, network_modules
 from pyro_vae.training.run_dir import RunDir
 from pyro_vae.training.schedule import EarlyStopping, kl_weight
 from pyro_vae.vae import VAE
@@ -79,6 +82,15 @@ class Trainer:
     config and replays the epochs done, so a resumed run follows a changed ``train.lr``,
     scheduler or ``train.epochs`` (the cosine horizon), and an unchanged one exactly.
     Divergence is handled as :mod:`pyro_vae.training.divergence` describes.
+
+    The VAE and the data are moved to ``train.device`` (:meth:`_place`); each step's loss
+    stays there and is read every :attr:`sync_every` steps (:mod:`pyro_vae.training.device`).
+    ``train.precision`` and ``train.compile`` apply to the networks (:mod:`pyro_vae.training.precision`).
+
+    Raises
+    ------
+    ConfigError
+        If ``train.device`` is not available here, or a ``jit_`` estimator meets a KL warm-up.
     """
 
     def __init__(
@@ -94,6 +106,7 @@ class Trainer:
         self.kind = MODEL_KINDS.get(config.model.kind)
         self.log, self.progress = log, progress
         train = config.train
+        self.device = resolve_device(train.device)
         estimator = ESTIMATORS.build(train.estimator, max_plate_nesting=vae.max_plate_nesting)
         if isinstance(estimator, ScopedJit) and train.kl_warmup_epochs > 0:
             raise ConfigError(
@@ -101,6 +114,7 @@ class Trainer:
                 "KL weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
             )
         self.estimator = estimator
+        self._place()
         self.loss = estimator(vae.model, vae.guide)
         critic = vae.critic_parameters()
         own = {id(p) for p in critic}
@@ -123,26 +137,35 @@ class Trainer:
         self.loggers: list[EpochLogger] = []
         self._schedule()
 
+    def _place(self) -> None:
+        """Move the VAE and the data to :attr:`device`; set up precision, compilation and the loss reads."""
+        self.vae.to(self.device)
+        self.data = self.data.to(self.device)
+        networks = [net for program in (self.vae.model, self.vae.guide) for net in network_modules(program)]
+        if self.config.train.compile:
+            compile_networks(networks)
+        self.precision = Precision(str(self.config.train.precision), self.device)
+        self.precision.apply(networks)
+        #: steps between reads of the losses (one host sync each)
+        self.sync_every = sync_every(self.device)
+
     # -- one step, one epoch -------------------------------------------------------------
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> float:
-        """One gradient step on batch ``x`` (labels ``y``: :meth:`VAE.loss_labels`); returns the summed loss.
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> torch.Tensor:
+        """One gradient step on batch ``x`` (labels ``y``: :meth:`VAE.loss_labels`).
 
         A model with a critic then takes the critic's step on the same batch (alternating, Mathieu et al. 2016).
+        Returns the summed loss, detached and left on the device: nothing here waits for the device.
+        The caller checks it for divergence (:class:`~pyro_vae.training.device.StepLosses`).
         """
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
             loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
-        value = loss.item()
-        examples = self.vae.examples_in(x)
-        self.divergence.check_step(value / examples)
-        (loss / examples).backward()
-        if self.config.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
-        self.optimizer.step()
+        self.precision.backward(loss / self.vae.examples_in(x))
+        self.precision.step(self.optimizer, self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.zero_grad(set_to_none=True)
         if self.critic_optimizer is not None:
             self._critic_step(x, y)
-        return value
+        return loss.detach()
 
     def _critic_step(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
         """One step of the critic on its own loss (:meth:`VAE.critic_loss`), averaged over the batch's examples."""
@@ -155,10 +178,9 @@ class Trainer:
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
-        batches = self.vae.training_batches(
-            self.data.train, self.config, self.data_rng, self.data.binarize == "dynamic"
-        )
-        total, seen, beta, waiting = 0.0, 0, 1.0, [0.0]
+        generator = epoch_generator(self.data_rng, self.device)
+        batches = self.vae.training_batches(self.data.train, self.config, generator, self.data.binarize == "dynamic")
+        losses, beta, waiting = StepLosses(self.sync_every), 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
@@ -166,11 +188,11 @@ class Trainer:
             for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
-                total += self.train_step(x, self.vae.loss_labels(y), beta)
-                seen += self.vae.examples_in(x)
-                bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
-                bar.update()
-        return {"train_elbo": -total / seen, "kl_weight": beta, "data_seconds": waiting[0]}
+                loss = self.train_step(x, self.vae.loss_labels(y), beta)
+                if losses.add(self.step, loss, self.vae.examples_in(x)):
+                    _advance(bar, losses.read(self.divergence), losses)
+            _advance(bar, losses.read(self.divergence), losses)
+        return {"train_elbo": -losses.total / losses.seen, "kl_weight": beta, "data_seconds": waiting[0]}
 
     def validate(self) -> float:
         """Validation ELBO per example (one sample per example, common random numbers across epochs)."""
@@ -198,7 +220,7 @@ class Trainer:
                     val = self.validate()
                     self.divergence.check_validation(val)
                 except DivergedError as diverged:
-                    self._diverged(diverged.reason)
+                    self._diverged(diverged.reason, diverged.step)
                     continue
                 self._finish_epoch(row, val, time.perf_counter() - start)
         finally:
@@ -224,10 +246,10 @@ class Trainer:
         self._last_good = copy.deepcopy(self.state_dict())
         self._say(row, improved)
 
-    def _diverged(self, reason: str) -> None:
+    def _diverged(self, reason: str, step: int | None = None) -> None:
         """Stop with a clear error, or go back to the last good epoch with half the learning rate."""
         cfg = self.config.train
-        where = f"at epoch {self.epoch + 1}, step {self.step}: {reason}"
+        where = f"at epoch {self.epoch + 1}, step {self.step if step is None else step}: {reason}"
         if cfg.on_divergence == "rollback" and self.rollbacks < cfg.max_rollbacks:
             rollbacks, scale = self.rollbacks + 1, self.lr_scale / 2
             self.load_state_dict(self._last_good)
@@ -325,6 +347,8 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "torch_rng": torch.get_rng_state(),
             "data_rng": self.data_rng.get_state(),
+            "device_rng": get_device_rng(self.device),
+            "grad_scaler": self.precision.state_dict(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -354,6 +378,9 @@ class Trainer:
         self.train_seconds = float(state["train_seconds"])
         torch.set_rng_state(state["torch_rng"])
         self.data_rng.set_state(state["data_rng"])
+        set_device_rng(state.get("device_rng", {}), self.device)
+        if str(saved.get("precision", "32")) == self.precision.name:
+            self.precision.load_state_dict(state.get("grad_scaler", {}))
         self._schedule()
 
     def _load_optimizer(self, state: dict[str, Any], saved_spec: Any) -> None:
@@ -382,6 +409,13 @@ class Trainer:
         """Validation ELBO of the selected epoch (``-inf`` before the first)."""
         best = self.stopper.best_epoch
         return self.history[best - 1]["val_elbo"] if 0 < best <= len(self.history) else -math.inf
+
+
+def _advance(bar: tqdm, steps: int, losses: StepLosses) -> None:
+    """Move the progress bar by the ``steps`` just read and show the running training bound."""
+    if steps:
+        bar.set_postfix(elbo=f"{-losses.total / max(losses.seen, 1):.3f}", refresh=False)
+        bar.update(steps)
 
 
 def _restore(optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
