@@ -6,6 +6,7 @@ import copy
 import dataclasses
 import os
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import torch
 
 from pyro_vae._files import atomic_write, os_error
+from pyro_vae._ranks import Ranks, broadcast
 from pyro_vae.assemble import (
     absolute_paths,
     build_checked,
@@ -22,14 +24,22 @@ from pyro_vae.assemble import (
     load_run_data,
     prepare_data,
 )
-from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
+from pyro_vae.config import (
+    RunConfig,
+    apply_override,
+    config_from_dict,
+    config_to_dict,
+    read_toml,
+    resolve_config,
+    write_toml,
+)
 from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.schema import EvalConfig, TrainConfig
 from pyro_vae.config.validate import SEED_LIMIT
 from pyro_vae.data import DataBundle, check_support
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
-from pyro_vae.errors import ConfigError
+from pyro_vae.errors import ConfigError, PyroVAEError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
 from pyro_vae.plots import save_image_grid
 from pyro_vae.summary import make_summary, read_summary
@@ -43,6 +53,7 @@ from pyro_vae.training import (
     save_checkpoint,
     write_json,
 )
+from pyro_vae.training.distributed import agreed, joined, lost_contact, on_main
 from pyro_vae.vae import VAE
 
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
@@ -86,10 +97,16 @@ class FitResult:
 def _finish(
     trainer: Trainer, config: RunConfig, data: DataBundle, run: RunDir | None, log: Log | None, pictures: bool
 ) -> FitResult:
+    """Test figures (shared out among the processes of a DDP run), then process 0 alone: summary and pictures."""
     trainer.restore_best()
     ev = config.eval
-    test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
-    summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
+    test = evaluate_split(
+        trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers, across_ranks=True
+    )
+    summary = make_summary(config, data, test, trainer)
+    if not trainer.processes.ranks.is_main:  # the kind's own figures, pictures and files are process 0's
+        return FitResult(trainer.vae, config, data, trainer.history, summary, None)
+    summary |= trainer.vae.extra_metrics(data)
     if log is not None:
         log(
             f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} "
@@ -146,21 +163,43 @@ def fit(
     Returns
     -------
     FitResult
+
+    Notes
+    -----
+    Started by torchrun (``WORLD_SIZE`` above 1), every process calls this with the same
+    arguments and they train together with DistributedDataParallel (``train.batch_size``
+    per process); process 0 alone logs, writes ``out`` and returns the full summary.
     """
     config = absolute_paths(resolve_config(config, overrides, **{**data_keywords(data), **keywords}))
-    if out is not None:
-        RunDir.check_new(out)
-    prepared = prepare_data(config, data, labels)
-    vae = initial_vae(config, prepared)
+    with joined(config.train.ddp_timeout) as ranks:
+        if not ranks.is_main:
+            log, progress = None, False
+        with agreed(ranks, "before training"):
+            if out is not None and ranks.is_main:
+                RunDir.check_new(out)
+            prepared = prepare_data(config, data, labels)
+            vae = initial_vae(config, prepared)
+        with _claim_new(out, ranks, log) as run:
+            if run is not None:
+                write_toml(config_to_dict(config), run.config)
+            trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+            with lost_contact(ranks, config.train.ddp_timeout, _resume_hint(out)):
+                trainer.fit()
+                return _finish(trainer, config, prepared, run, log, pictures)
+
+
+def _claim_new(out: str | os.PathLike[str] | None, ranks: Ranks, log: Log | None) -> AbstractContextManager:
+    """The new run directory ``out``, claimed by process 0 alone; ``None`` in the others, or without ``out``."""
     if out is None:
-        trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
-        trainer.fit()
-        return _finish(trainer, config, prepared, None, log, pictures)
-    with RunDir.claim_new(out, log) as run:
-        write_toml(config_to_dict(config), run.config)
-        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-        trainer.fit()
-        return _finish(trainer, config, prepared, run, log, pictures)
+        return nullcontext()
+    return on_main(ranks, lambda: RunDir.claim_new(out, log), "before training")
+
+
+def _resume_hint(run_dir: str | os.PathLike[str] | None) -> str:
+    """What a run that lost a process keeps, and how to go on."""
+    if run_dir is None:
+        return ""
+    return f"; {str(run_dir)!r} keeps the checkpoint of its last finished epoch: continue with --resume {run_dir}"
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
@@ -201,30 +240,66 @@ def resume(
     during the final evaluation or pictures) is completed without training further.
     The checkpoint must belong to the run (its fingerprint, ``best.pt`` and
     ``config.toml`` agree; see :meth:`RunDir.load`).
+
+    Under torchrun every process calls this: process 0 reads and checks the run, and hands
+    the checkpoint to the others (each continues its own random streams when the run was
+    saved by as many processes).
     """
     overrides = list(overrides)
-    with RunDir.claim(run_dir) as run:
-        state, config = _resumable(run, overrides)
-        prepared = load_run_data(config, state, data, labels)
-        vae = build_checked(config, prepared)
-        check_parameters(vae, state["model"], run.checkpoint)
-        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-        trainer.load_state_dict(state)
-        if _training_finished(state, config) and not run.summary.is_file():
-            return _complete(trainer, state, run, log, pictures)
-        write_toml(config_to_dict(config), run.config)
-        if log is not None:
-            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-        _train_on(trainer, state, run)
-        return _finish(trainer, config, prepared, run, log, pictures)
+    timeout = _resume_timeout(run_dir, overrides)
+    with joined(timeout) as ranks:
+        if not ranks.is_main:
+            log, progress = None, False
+        with on_main(ranks, lambda: RunDir.claim(run_dir), "before resuming") as run:
+            with agreed(ranks, "before resuming"):
+                state, config = _resumable(run, overrides) if run is not None else (None, None)
+            state, config = _shared_state(state, config, ranks)
+            with agreed(ranks, "before resuming"):
+                prepared = load_run_data(config, state, data, labels)
+                vae = build_checked(config, prepared)
+                check_parameters(vae, state["model"], Path(run_dir) / "checkpoint.pt")
+            trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+            trainer.load_state_dict(state)
+            with lost_contact(ranks, config.train.ddp_timeout, _resume_hint(run_dir)):
+                unfinished = run is not None and not run.summary.is_file()
+                if _training_finished(state, config) and broadcast(unfinished, ranks):
+                    return _complete(trainer, state, run, log, pictures)
+                if run is not None:
+                    write_toml(config_to_dict(config), run.config)
+                if log is not None and run is not None:
+                    log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
+                _train_on(trainer, state, run)
+                return _finish(trainer, config, prepared, run, log, pictures)
 
 
-def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir) -> None:
+def _resume_timeout(run_dir: str | os.PathLike[str], overrides: list[str]) -> float:
+    """``train.ddp_timeout`` as the resumed run will have it, read before the processes meet.
+
+    ``--set train.ddp_timeout``, else the run's ``config.toml``, else the default: the
+    checks of the run come later, from process 0 (other machines may not see the file).
+    """
+    try:
+        return _resumed_config(read_toml(Path(run_dir) / "config.toml"), overrides).train.ddp_timeout
+    except (PyroVAEError, OSError, ValueError):
+        return TrainConfig().ddp_timeout
+
+
+def _shared_state(
+    state: dict[str, Any] | None, config: RunConfig | None, ranks: Ranks
+) -> tuple[dict[str, Any], RunConfig]:
+    """Process 0's checkpoint and resumed config, in every process."""
+    if not ranks.distributed:
+        return state, config
+    state, values = broadcast((state, None if config is None else config_to_dict(config)), ranks)
+    return state, resolve_config(config_from_dict(values))
+
+
+def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir | None) -> None:
     """Train a resumed run; if it fails before an epoch finishes, ``config.toml`` goes back to the checkpoint's."""
     try:
         trainer.fit()
     except BaseException:
-        if trainer.epoch == state["epoch"]:
+        if trainer.epoch == state["epoch"] and run is not None:
             write_toml(state["config"], run.config)
         raise
 
@@ -248,14 +323,16 @@ def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
     return state["epoch"] >= config.train.epochs or stopper.should_stop
 
 
-def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | None, pictures: bool) -> FitResult:
+def _complete(
+    trainer: Trainer, state: dict[str, Any], run: RunDir | None, log: Log | None, pictures: bool
+) -> FitResult:
     """Finish a run whose training ended but whose final evaluation, pictures or summary are missing."""
     trainer.stopper.load_state_dict(state["stopper"])  # as it stopped, not with the fresh patience of a resume
-    if config_to_dict(trainer.config) != state["config"]:
+    if run is not None and config_to_dict(trainer.config) != state["config"]:
         fields = {k: v for k, v in state.items() if k not in ("format", "fingerprint")}
         save_checkpoint({**fields, "config": config_to_dict(trainer.config)}, run.checkpoint)
         write_toml(config_to_dict(trainer.config), run.config)
-    if log is not None:
+    if log is not None and run is not None:
         log(f"training of {run.root} had ended after epoch {trainer.epoch}: writing its evaluation and summary")
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 

@@ -151,6 +151,9 @@ class TrainConfig:
     on_divergence: str = "stop"
     max_rollbacks: int = 3
     divergence_factor: float = 100.0
+    # several processes (torchrun, DDP): seconds a process waits for the others in a collective before it stops
+    # with an error (a process that died is noticed at once; this bounds one that hangs)
+    ddp_timeout: float = 300.0
 
 
 @dataclass

@@ -142,6 +142,12 @@ def _validate_train(train: TrainConfig) -> None:
         train.labelled_per_batch,
     )
     _validate_divergence(train)
+    _require(
+        _finite(train.ddp_timeout) and train.ddp_timeout > 0,
+        "train.ddp_timeout",
+        "a positive number of seconds",
+        train.ddp_timeout,
+    )
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)

@@ -9,7 +9,7 @@ from pyro_vae.data.arrays import as_examples, as_labels
 from pyro_vae.data.builtin import digits, fashion_mnist, mnist
 from pyro_vae.data.features import vae_features
 from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
-from pyro_vae.data.loader import TrainingBatches, batch_at, iterate_batches, num_batches
+from pyro_vae.data.loader import Shard, TrainingBatches, batch_at, iterate_batches, num_batches
 from pyro_vae.data.mapped import MappedRows
 from pyro_vae.data.prefetch import prefetch
 from pyro_vae.data.prepare import DataBundle, Split, check_support, load_data, resolve_binarize
@@ -23,6 +23,7 @@ __all__ = [
     "DataShape",
     "MappedRows",
     "RawData",
+    "Shard",
     "Split",
     "TrainingBatches",
     "as_examples",

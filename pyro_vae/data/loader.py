@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -10,6 +11,7 @@ from torch import Tensor
 from pyro_vae.data.prepare import Split
 
 __all__ = [
+    "Shard",
     "TrainingBatches",
     "batch_at",
     "bernoulli_draw",
@@ -17,7 +19,53 @@ __all__ = [
     "iterate_batches",
     "num_batches",
     "random_shift",
+    "shard_batches",
+    "sharded_count",
 ]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One process's part of every batch when ``world`` processes train together (DistributedDataParallel).
+
+    Every process draws the same global order of examples from the shared generator
+    (seeded alike in every process) and cuts global batches of ``world * batch_size``
+    rows; process ``rank`` keeps part ``rank`` of each (:func:`torch.tensor_split`:
+    ``batch_size`` rows of a full batch, the remainder of the last one shared as evenly
+    as it goes). Its noise (binarization, shifts, resampled features) comes from its own
+    ``noise`` generator, so the processes draw independent noise.
+
+    Attributes
+    ----------
+    rank, world
+        This process's index and the number of processes.
+    noise
+        This process's generator for the per-row noise.
+    """
+
+    rank: int
+    world: int
+    noise: torch.Generator
+
+
+def shard_batches(rows: Tensor, global_size: int, shard: Shard | None) -> Iterator[Tensor]:
+    """Consecutive batches of ``rows``: this process's part of each global batch of ``global_size`` rows.
+
+    Without a shard, the batches themselves. A last global batch with fewer rows than
+    processes is dropped by every process alike (some process would get none).
+    """
+    for start in range(0, len(rows), global_size):
+        batch = rows[start : start + global_size]
+        if shard is None:
+            yield batch
+        elif len(batch) >= shard.world:
+            yield torch.tensor_split(batch, shard.world)[shard.rank]
+
+
+def sharded_count(n: int, global_size: int, shard: Shard | None) -> int:
+    """How many batches :func:`shard_batches` yields from ``n`` rows (the same in every process)."""
+    full, rest = divmod(n, global_size)
+    return full + int(rest > 0 and (shard is None or rest >= shard.world))
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -59,6 +107,7 @@ def iterate_batches(
     generator: torch.Generator | None = None,
     dynamic_binarize: bool = False,
     shift: int = 0,
+    shard: Shard | None = None,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Yield ``(x, labels)`` batches.
 
@@ -76,10 +125,17 @@ def iterate_batches(
 
     shift
         Translate each image by up to this many pixels (augmentation).
+    shard
+        This process's part of every global batch of ``shard.world * batch_size`` rows (see :class:`Shard`).
 
     A split with ``noise`` is resampled as ``x + noise * eps`` in every batch.
     """
     n = len(split)
+    if shard is not None:
+        order = torch.randperm(n, generator=generator)
+        for index in shard_batches(order, batch_size * shard.world, shard):
+            yield _batch(split, index, shard.noise, dynamic_binarize, shift)
+        return
     order = torch.randperm(n, generator=generator) if generator is not None else None
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
@@ -129,6 +185,10 @@ class TrainingBatches:
         Resample binary pixels from grey levels.
     shift
         Translate each image by up to this many pixels (augmentation).
+    shard
+        This process's part of every batch when several train together (see :class:`Shard`):
+        ``batch_size`` and ``labelled_per_batch`` are per process, and each process's batch
+        holds its own ``labelled_per_batch`` labelled rows.
     """
 
     def __init__(
@@ -139,9 +199,11 @@ class TrainingBatches:
         generator: torch.Generator | None = None,
         dynamic_binarize: bool = False,
         shift: int = 0,
+        shard: Shard | None = None,
     ) -> None:
         self.split, self.batch_size, self.generator, self.dynamic = split, batch_size, generator, dynamic_binarize
-        self.shift = shift
+        self.shift, self.shard = shift, shard
+        self.world = 1 if shard is None else shard.world
         labelled = None if split.labels is None else (split.labels.reshape(len(split), -1) >= 0).any(1)
         mixed = labelled is not None and labelled_per_batch > 0 and bool(labelled.any()) and not bool(labelled.all())
         self.labelled_per_batch = labelled_per_batch if mixed else 0
@@ -149,16 +211,20 @@ class TrainingBatches:
         self.unlabelled = split.take((~labelled).nonzero().flatten()) if mixed else split
 
     def __len__(self) -> int:
-        return num_batches(len(self.unlabelled), self.batch_size - self.labelled_per_batch)
+        size = (self.batch_size - self.labelled_per_batch) * self.world
+        return sharded_count(len(self.unlabelled), size, self.shard)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
         size = self.batch_size - self.labelled_per_batch
-        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift)
+        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift, self.shard)
         if self.labelled_rows is None:
             yield from batches
             return
         supply = _cycle(self.labelled_rows, self.generator)
+        noise = self.generator if self.shard is None else self.shard.noise
         for x_u, y_u in batches:
-            rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
-            x_l = draw_rows(self.split, rows, self.generator, self.dynamic, self.shift)
+            # every process takes the same labelled rows from the shared cycle and keeps its own part
+            drawn = torch.stack([next(supply) for _ in range(self.labelled_per_batch * self.world)])
+            rows = drawn if self.shard is None else drawn.view(self.world, -1)[self.shard.rank]
+            x_l = draw_rows(self.split, rows, noise, self.dynamic, self.shift)
             yield torch.cat([x_l, x_u]), torch.cat([self.split.labels[rows], y_u])

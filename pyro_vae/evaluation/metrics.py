@@ -10,6 +10,7 @@ import numpy as np
 import pyro
 import torch
 
+from pyro_vae._ranks import Ranks, map_sharded
 from pyro_vae._workers import check_workers, map_batches
 from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
@@ -57,6 +58,7 @@ def evaluate_split(
     seed: int = 0,
     psis: bool = False,
     workers: int = 1,
+    across_ranks: bool = False,
 ) -> SplitEvaluation:
     """ELBO and importance-sampled ``log p(x)`` of ``vae`` on ``split`` with ``samples`` draws each.
 
@@ -68,8 +70,15 @@ def evaluate_split(
     Each batch draws from its own seed, derived from ``seed`` and its position,
     so ``workers`` forked processes (:func:`map_batches`) give the same figures
     as one, up to float rounding.
+
+    With ``across_ranks`` inside a ``torch.distributed`` run of several processes (DDP),
+    every process must call this: each scores its share of the batches (``workers`` is
+    not used) and the per-batch sums are gathered, so every process gets the figures one
+    process would, summed in the same order.
     """
     check_workers(workers)
+    ranks = Ranks.current() if across_ranks else Ranks()
+    workers = 1 if ranks.distributed else workers
     psis = psis and samples >= MIN_PSIS_DRAWS
     was_training = vae.training
     vae.eval()
@@ -87,7 +96,8 @@ def evaluate_split(
 
     try:
         with pyro.validation_enabled(False):
-            scores = map_batches(score, num_batches(len(split), batch_size), workers)
+            count = num_batches(len(split), batch_size)
+            scores = map_sharded(score, count, ranks) if ranks.distributed else map_batches(score, count, workers)
     finally:
         vae.train(was_training)
     n = len(split)

@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from pyro_vae._pyro import local_params
+from pyro_vae._ranks import Ranks
 from pyro_vae.config import RunConfig, config_to_dict
 from pyro_vae.data import DataBundle, prefetch
 from pyro_vae.errors import ConfigError, TrainingError
@@ -23,6 +24,7 @@ from pyro_vae.kinds import MODEL_KINDS
 from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
+from pyro_vae.training.distributed import TrainingProcesses
 from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
 from pyro_vae.training.run_dir import RunDir
@@ -78,6 +80,11 @@ class Trainer:
     config and replays the epochs done, so a resumed run follows a changed ``train.lr``,
     scheduler or ``train.epochs`` (the cosine horizon), and an unchanged one exactly.
     Divergence is handled as :mod:`pyro_vae.training.divergence` describes.
+
+    Inside a ``torch.distributed`` run of several processes (torchrun), every process runs
+    a trainer: each draws its shard of every batch, the loss goes through
+    ``DistributedDataParallel``, and process 0's validation figures decide for all
+    (:mod:`pyro_vae.training.distributed`); only a trainer given a ``run_dir`` writes.
     """
 
     def __init__(
@@ -100,8 +107,13 @@ class Trainer:
                 "KL weight: set train.kl_warmup_epochs = 0 or use the estimator without 'jit_'"
             )
         self.estimator = estimator
+        self.processes = TrainingProcesses(Ranks.current(), config.seed)
         self.loss = estimator(vae.model, vae.guide)
         self.optimizer = OPTIMIZERS.build(train.optimizer, params=self.loss.parameters(), lr=train.lr)
+        #: the loss as each step computes it: ``loss``, or ``loss`` in DistributedDataParallel
+        self.step_loss = self.processes.wrap(self.loss)
+        #: every process's own random streams and estimator state, gathered at the end of each epoch
+        self._rank_states: list[dict[str, Any]] | None = None
         self.stopper = EarlyStopping(train.patience)
         self.divergence = DivergenceCheck(train.divergence_factor)
         self.data_rng = torch.Generator().manual_seed(config.seed)
@@ -117,25 +129,28 @@ class Trainer:
 
     # -- one step, one epoch -------------------------------------------------------------
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> float:
-        """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds); returns the summed loss."""
+    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> tuple[float, float]:
+        """One gradient step on batch ``x`` (labels ``y`` for semi-supervised kinds).
+
+        Returns the summed loss and the number of examples, over all processes when several train.
+        """
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
-            loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
-        value = loss.item()
-        examples = self.vae.examples_in(x)
+            loss = self.step_loss(x, kl_weight=beta) if y is None else self.step_loss(x, y, kl_weight=beta)
+        value, examples = self.processes.totals(loss, self.vae.examples_in(x))
         self.divergence.check_step(value / examples)
-        (loss / examples).backward()
+        # DDP averages the processes' gradients: each divides by its share of the examples
+        (loss / (examples / self.processes.ranks.world)).backward()
         if self.config.train.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        return value
+        return value, examples
 
     def train_epoch(self) -> dict[str, float]:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
         batches = self.vae.training_batches(
-            self.data.train, self.config, self.data_rng, self.data.binarize == "dynamic"
+            self.data.train, self.config, self.data_rng, self.data.binarize == "dynamic", shard=self.processes.shard()
         )
         total, seen, beta, waiting = 0.0, 0, 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
@@ -145,8 +160,8 @@ class Trainer:
             for x, y in timed(prefetch(batches), waiting):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
-                total += self.train_step(x, y if self.kind.uses_labels else None, beta)
-                seen += self.vae.examples_in(x)
+                value, examples = self.train_step(x, y if self.kind.uses_labels else None, beta)
+                total, seen = total + value, seen + examples
                 bar.set_postfix(elbo=f"{-total / seen:.3f}", refresh=False)
                 bar.update()
         return {"train_elbo": -total / seen, "kl_weight": beta, "data_seconds": waiting[0]}
@@ -154,7 +169,7 @@ class Trainer:
     def validate(self) -> float:
         """Validation ELBO per example (one sample per example, common random numbers across epochs)."""
         cfg = self.config.eval
-        return evaluate_split(self.vae, self.data.val, samples=1, batch_size=cfg.batch_size, seed=cfg.seed).elbo
+        return evaluate_split(self.vae, self.data.val, 1, cfg.batch_size, cfg.seed, across_ranks=True).elbo
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -167,6 +182,7 @@ class Trainer:
             If the loss diverges and ``train.on_divergence`` is ``"stop"`` or the rollbacks are used up.
         """
         self.vae.train()
+        self._gather_rank_states()
         self._last_good = copy.deepcopy(self.state_dict())
         while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
             start = time.perf_counter()
@@ -184,7 +200,8 @@ class Trainer:
         """Record a completed epoch: history, scheduler step, checkpoints, the last good state, the log line."""
         self.epoch += 1
         self.train_seconds += seconds
-        metrics = self.vae.validation_metrics(self.data.val)
+        metrics = self.vae.validation_metrics(self.data.val) if self.processes.ranks.is_main else {}
+        val, metrics = self.processes.from_main((val, metrics))  # process 0 decides for all
         self.selected_by, score = self.vae.selection(val, metrics)
         improved = self.stopper.update(score, self.epoch, tie=val)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -192,6 +209,7 @@ class Trainer:
         row.update(metrics)
         self.history.append(row)
         self.scheduler.step()
+        self._gather_rank_states()
         self._record(improved)
         self._last_good = copy.deepcopy(self.state_dict())
         self._say(row, improved)
@@ -270,11 +288,25 @@ class Trainer:
         }
 
     def restore_best(self) -> None:
-        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says)."""
+        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says).
+
+        With several processes, every process must call it: all get process 0's.
+        """
         if self._best_state is not None:
             self.vae.load_state_dict(self._best_state)
         elif self.run_dir is not None and self.run_dir.best.is_file():
             self.vae.load_state_dict(load_checkpoint(self.run_dir.best)["model"])
+        self.processes.sync_module(self.vae)
+
+    def _own_state(self) -> dict[str, Any]:
+        """The random streams and estimator state of this process (each process has its own under DDP)."""
+        noise = self.processes.noise.get_state()
+        return {"torch_rng": torch.get_rng_state(), "noise_rng": noise, "estimator": estimator_state(self.estimator)}
+
+    def _gather_rank_states(self) -> None:
+        """Every process's :meth:`_own_state`, for the checkpoint (a collective under DDP; nothing on one process)."""
+        if self.processes.ranks.distributed:
+            self._rank_states = self.processes.rank_states(self._own_state())
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue training exactly where it stopped."""
@@ -294,6 +326,8 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "torch_rng": torch.get_rng_state(),
             "data_rng": self.data_rng.get_state(),
+            # under DDP: every process's streams (and estimator state), in rank order
+            **({"ranks": self._rank_states} if self._rank_states is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -305,10 +339,11 @@ class Trainer:
         (see the class notes). A run that had stopped early gets fresh patience.
         """
         saved = state["config"]["train"]
+        own = self.processes.own(state.get("ranks")) or {}
         self.vae.load_state_dict(state["model"])
         self._load_optimizer(state["optimizer"], saved["optimizer"])
         if _name(saved["estimator"], "estimator") == _name(self.config.train.estimator, "estimator"):
-            load_estimator_state(self.estimator, state.get("estimator", {}))
+            load_estimator_state(self.estimator, own.get("estimator", state.get("estimator", {})))
         self.stopper.load_state_dict(state["stopper"])
         self.selected_by = str(state.get("selected_by", self.selected_by))
         if self.stopper.should_stop:
@@ -320,9 +355,22 @@ class Trainer:
         self.lr_scale = float(state.get("lr_scale", 1.0)) if saved["lr"] == self.config.train.lr else 1.0
         self.history = [dict(row) for row in state["history"]]
         self.train_seconds = float(state["train_seconds"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(own.get("torch_rng", state["torch_rng"]))
         self.data_rng.set_state(state["data_rng"])
+        self._load_rank_streams(own, len(state.get("ranks") or [None]))
         self._schedule()
+
+    def _load_rank_streams(self, own: dict[str, Any], saved_world: int) -> None:
+        """The noise stream of this process as saved; fresh streams when the checkpoint has none for it."""
+        if "noise_rng" in own:
+            self.processes.noise.set_state(own["noise_rng"])
+        elif self.processes.ranks.distributed:
+            self.processes.seed_streams(self.step)
+            if self.log is not None:
+                self.log(
+                    f"the checkpoint was written by {saved_world} process(es), this run has "
+                    f"{self.processes.ranks.world}: each process's random streams start afresh"
+                )
 
     def _load_optimizer(self, state: dict[str, Any], saved_spec: Any) -> None:
         """The saved per-parameter state (moments, momentum) under the configured hyperparameters.
