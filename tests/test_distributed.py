@@ -267,3 +267,29 @@ def test_a_dead_process_makes_the_other_stop_with_one_line_and_the_checkpoint_st
     assert len(lines) == 1 and "lost contact with the others" in lines[0], output[-3000:]
     state = load_checkpoint(run / "checkpoint.pt", TRAINING_KEYS)
     assert state["epoch"] >= 1
+
+
+# -- starting ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "message"),
+    [
+        (["--nproc", "0"], {}, "--nproc must be a positive integer, got 0"),
+        (["--nproc", "2"], {"WORLD_SIZE": "2"}, "--nproc starts the processes itself: drop it when running under"),
+        ([], {"WORLD_SIZE": "two"}, "WORLD_SIZE='two' must be a positive integer"),
+        ([], {"WORLD_SIZE": "2", "RANK": "0"}, "cannot join the other processes"),
+    ],
+    ids=["nproc-zero", "nproc-under-torchrun", "world-size-not-a-number", "no-rendezvous-address"],
+)
+def test_a_bad_start_is_one_line_and_writes_nothing(tmp_path, monkeypatch, capsys, argv, env, message):
+    from pyro_vae.cli import main
+
+    for key in ("MASTER_ADDR", "MASTER_PORT", "TORCHELASTIC_RUN_ID"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["fit", *_sets(SMALL), "--out", str(tmp_path / "r"), *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()

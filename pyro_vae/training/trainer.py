@@ -362,15 +362,16 @@ class Trainer:
 
     def _load_rank_streams(self, own: dict[str, Any], saved_world: int) -> None:
         """The noise stream of this process as saved; fresh streams when the checkpoint has none for it."""
+        world = self.processes.ranks.world
         if "noise_rng" in own:
             self.processes.noise.set_state(own["noise_rng"])
-        elif self.processes.ranks.distributed:
+        elif world > 1:
             self.processes.seed_streams(self.step)
-            if self.log is not None:
-                self.log(
-                    f"the checkpoint was written by {saved_world} process(es), this run has "
-                    f"{self.processes.ranks.world}: each process's random streams start afresh"
-                )
+        if saved_world != world and self.log is not None:
+            self.log(
+                f"the checkpoint was written by {saved_world} process(es), this run has {world}: the global "
+                "batch and the random streams differ from an uninterrupted run"
+            )
 
     def _load_optimizer(self, state: dict[str, Any], saved_spec: Any) -> None:
         """The saved per-parameter state (moments, momentum) under the configured hyperparameters.
