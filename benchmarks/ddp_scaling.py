@@ -8,7 +8,11 @@ the loss in ``DistributedDataParallel``) and times whole training epochs with
 ``time.perf_counter`` after one warm-up epoch. Samples per second are the training
 examples of all processes per second of process 0's wall-clock time (data drawing,
 forward, backward, gradient all-reduce, optimizer). ``train.batch_size`` is per
-process, so 2 processes take 2 x 128 examples per step.
+process, so 2 processes take 2 x 128 examples per step. On a shared machine the wall-clock
+ratio depends on what else runs; the script also reports samples per CPU second of all
+the processes together (``time.process_time``, every thread), and ``2 x CPU efficiency``,
+twice the ratio of the two-process figure to the one-process figure: the speed-up two idle
+cores would give if waiting for each other cost nothing.
 
 The data are MNIST from local files (``data.name = mnist``, ``data.root``); the model
 is pyro-vae's default VAE (MLP 784-512-256-2 encoder and mirror decoder, Bernoulli
@@ -34,8 +38,11 @@ import torch
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 
-def _worker(overrides: list[str], epochs: int) -> float:
-    """In each process: train ``1 + epochs`` epochs; returns examples per second of the timed ones (all processes)."""
+def _worker(overrides: list[str], epochs: int) -> tuple[float, float, int]:
+    """In each process: train ``1 + epochs`` epochs; the wall and CPU seconds of the timed ones, and their examples.
+
+    CPU seconds are this process's, all its threads (gloo's, the batch prefetcher's) included.
+    """
     torch.set_num_threads(1)
     from pyro_vae.assemble import initial_vae, prepare_data
     from pyro_vae.config import resolve_config
@@ -47,15 +54,15 @@ def _worker(overrides: list[str], epochs: int) -> float:
         data = prepare_data(config)
         trainer = Trainer(initial_vae(config, data), config, data, progress=False)
         trainer.train_epoch()  # warm-up: allocations, thread pools, the first all-reduce buckets
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(epochs):
             trainer.train_epoch()
-        seconds = time.perf_counter() - start
-    return epochs * len(data.train) / seconds  # every process's shards together cover the split
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return seconds, cpu, epochs * len(data.train)  # every process's shards together cover the split
 
 
-def measure(nproc: int, overrides: list[str], epochs: int) -> float:
-    """Samples per second with ``nproc`` processes (process 0's figure)."""
+def measure(nproc: int, overrides: list[str], epochs: int) -> tuple[float, float]:
+    """Samples per second of process 0's wall-clock time, and per CPU second of all processes together."""
     config = LaunchConfig(
         min_nodes=1,
         max_nodes=1,
@@ -66,7 +73,9 @@ def measure(nproc: int, overrides: list[str], epochs: int) -> float:
         max_restarts=0,
         monitor_interval=0.1,
     )
-    return elastic_launch(config, _worker)(overrides, epochs)[0]
+    results = elastic_launch(config, _worker)(overrides, epochs)
+    seconds, _, examples = results[0]
+    return examples / seconds, examples / sum(cpu for _, cpu, _ in results.values())
 
 
 def main() -> None:
@@ -90,19 +99,22 @@ def main() -> None:
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
     print(f"# overrides: {' '.join(overrides)}; {args.epochs} timed epoch(s) per measurement")
-    rows = []
+    ratios, cpu_ratios = [], []
     for pair in range(args.pairs):
         load = os.getloadavg()[0]
-        one = measure(1, overrides, args.epochs)
-        two = measure(2, overrides, args.epochs)
-        rows.append((one, two))
+        (one, one_cpu), (two, two_cpu) = measure(1, overrides, args.epochs), measure(2, overrides, args.epochs)
+        ratios.append(two / one)
+        cpu_ratios.append(2 * two_cpu / one_cpu)  # what 2 idle cores would give if waiting cost nothing
         print(
-            f"pair {pair + 1}: 1 process {one:8.0f} samples/s   2 processes {two:8.0f} samples/s   "
-            f"ratio {two / one:.2f}   (load average before: {load:.2f})",
+            f"pair {pair + 1}: 1 process {one:6.0f} samples/s ({one_cpu:5.0f} per CPU s)   2 processes {two:6.0f} "
+            f"samples/s ({two_cpu:5.0f} per CPU s)   ratio {ratios[-1]:.2f}   2 x CPU efficiency "
+            f"{cpu_ratios[-1]:.2f}   (load average before: {load:.2f})",
             flush=True,
         )
-    ratios = [two / one for one, two in rows]
-    print(f"median ratio 2/1: {statistics.median(ratios):.2f}  (all: {', '.join(f'{r:.2f}' for r in ratios)})")
+    print(
+        f"median ratio 2/1: {statistics.median(ratios):.2f} (all: {', '.join(f'{r:.2f}' for r in ratios)}); "
+        f"median 2 x CPU efficiency: {statistics.median(cpu_ratios):.2f}; load average now {os.getloadavg()[0]:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ at most (a dead peer's closed connection is noticed at once).
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -138,10 +139,16 @@ def lost_contact(ranks: Ranks, timeout: float, hint: str = "") -> Iterator[None]
         if not ranks.distributed or not _is_collective_failure(error):
             raise
         raise TrainingError(
-            f"process {ranks.rank} of {ranks.world} lost contact with the others ({_first_line(error)}): "
+            f"process {ranks.rank} of {ranks.world} lost contact with the others ({_transport_cause(error)}): "
             f"another process stopped (its error is printed above) or did not answer within "
             f"train.ddp_timeout = {timeout:g} s{hint}"
         ) from None
+
+
+def _transport_cause(error: BaseException) -> str:
+    """The gist of a transport error: its first sentence, without the C++ source location gloo puts first."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip().splitlines()[0] if str(error).strip() else "")
+    return f"{type(error).__name__}: {text.split('. ')[0]}"
 
 
 def _is_collective_failure(error: BaseException) -> bool:
