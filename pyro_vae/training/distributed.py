@@ -17,8 +17,10 @@ at most (a dead peer's closed connection is noticed at once).
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import signal
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -251,6 +253,7 @@ def launch(nproc: int, argv: list[str]) -> None:
     TrainingError
         If a process fails: which one, and its exit status (its own error is printed above).
     """
+    from torch.distributed.elastic.multiprocessing.api import SignalException
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import get_args_parser, run
 
@@ -261,13 +264,22 @@ def launch(nproc: int, argv: list[str]) -> None:
     args = get_args_parser().parse_args(
         ["--standalone", f"--nproc-per-node={nproc}", "--max-restarts=0", "--module", "pyro_vae", *argv]
     )
+    agent_log = logging.getLogger("torch.distributed.elastic")
+    level = agent_log.level
+    agent_log.setLevel(logging.CRITICAL)  # its report of a failed process repeats the line raised below
     try:
         run(args)
+    except SignalException as error:  # the launcher turns Ctrl-C (and SIGTERM) into this, after stopping the processes
+        if error.sigval == signal.SIGINT:
+            raise KeyboardInterrupt from None
+        raise TrainingError(f"the processes were stopped by {error.sigval.name}") from None
     except ChildFailedError as error:
         rank, failure = min(error.failures.items())
         raise TrainingError(
             f"process {rank} of {nproc} failed with exit status {failure.exitcode} (its error is printed above)"
         ) from None
+    finally:
+        agent_log.setLevel(level)
 
 
 @contextmanager
