@@ -251,25 +251,46 @@ def resume(
         if not ranks.is_main:
             log, progress = None, False
         with on_main(ranks, lambda: RunDir.claim(run_dir), "before resuming") as run:
-            with agreed(ranks, "before resuming"):
-                state, config = _resumable(run, overrides) if run is not None else (None, None)
-            state, config = _shared_state(state, config, ranks)
-            with agreed(ranks, "before resuming"):
-                prepared = load_run_data(config, state, data, labels)
-                vae = build_checked(config, prepared)
-                check_parameters(vae, state["model"], Path(run_dir) / "checkpoint.pt")
-            trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-            trainer.load_state_dict(state)
-            with lost_contact(ranks, config.train.ddp_timeout, _resume_hint(run_dir)):
-                unfinished = run is not None and not run.summary.is_file()
-                if _training_finished(state, config) and broadcast(unfinished, ranks):
-                    return _complete(trainer, state, run, log, pictures)
-                if run is not None:
-                    write_toml(config_to_dict(config), run.config)
-                if log is not None and run is not None:
-                    log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-                _train_on(trainer, state, run)
-                return _finish(trainer, config, prepared, run, log, pictures)
+            trainer, state = _resumed_trainer(run, Path(run_dir), overrides, ranks, (data, labels), log, progress)
+            with lost_contact(ranks, trainer.config.train.ddp_timeout, _resume_hint(run_dir)):
+                return _continue(trainer, state, run, log, pictures)
+
+
+def _resumed_trainer(
+    run: RunDir | None,
+    root: Path,
+    overrides: list[str],
+    ranks: Ranks,
+    data: tuple[Any, Any],
+    log: Log | None,
+    progress: bool,
+) -> tuple[Trainer, dict[str, Any]]:
+    """The trainer where the run stopped, and its checkpoint: process 0 reads and checks it, every process builds."""
+    with agreed(ranks, "before resuming"):
+        state, config = _resumable(run, overrides) if run is not None else (None, None)
+    state, config = _shared_state(state, config, ranks)
+    with agreed(ranks, "before resuming"):
+        prepared = load_run_data(config, state, *data)
+        vae = build_checked(config, prepared)
+        check_parameters(vae, state["model"], root / "checkpoint.pt")
+    trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+    trainer.load_state_dict(state)
+    return trainer, state
+
+
+def _continue(
+    trainer: Trainer, state: dict[str, Any], run: RunDir | None, log: Log | None, pictures: bool
+) -> FitResult:
+    """Train on from the checkpoint (or only finish a run whose training had ended), then evaluate."""
+    unfinished = run is not None and not run.summary.is_file()
+    if _training_finished(state, trainer.config) and broadcast(unfinished, trainer.processes.ranks):
+        return _complete(trainer, state, run, log, pictures)
+    if run is not None:
+        write_toml(config_to_dict(trainer.config), run.config)
+        if log is not None:
+            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {trainer.config.train.epochs}")
+    _train_on(trainer, state, run)
+    return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
 def _resume_timeout(run_dir: str | os.PathLike[str], overrides: list[str]) -> float:
