@@ -14,6 +14,7 @@ shards that are not the global batch   the union of the processes' shards is one
 a gradient that is not the global one  2 processes after one epoch (k steps, a last batch split
                                        unevenly) hold the parameters one process reaches on the same
                                        global batches with the same draws
+test figures as means of means         the test figures both processes scored are one process's
 files written by every process         ``fit --nproc 2``: one run directory, written by process 0 only
 a resumed DDP run that drifts          1 epoch + ``--resume`` to 2 under DDP equals 2 epochs under DDP,
                                        bit for bit (per-process random streams in the checkpoint)
@@ -25,6 +26,7 @@ a dead process that hangs the others   the surviving process stops with one line
 from __future__ import annotations
 
 import csv
+import json
 import os
 import signal
 import socket
@@ -36,11 +38,13 @@ from pathlib import Path
 import pytest
 import torch
 
+import pyro_vae
 from pyro_vae._pyro import local_params
 from pyro_vae.assemble import initial_vae, prepare_data
 from pyro_vae.config import resolve_config
 from pyro_vae.data import Shard, Split, TrainingBatches
 from pyro_vae.data.groups import GroupBatches, groups_by_label
+from pyro_vae.evaluation import evaluate_split
 from pyro_vae.training import TRAINING_KEYS, Trainer, load_checkpoint
 from pyro_vae.training.distributed import rank_seed
 
@@ -182,10 +186,12 @@ def _replay_on_one_process(overrides: list[str], world: int) -> dict[str, torch.
     return trainer.vae.state_dict()
 
 
-def test_two_processes_reach_the_parameters_of_one_process_on_the_global_batch(tmp_path):
-    # plain SGD: its step is proportional to the gradient, so a wrongly scaled loss shows (Adam would hide it)
+def test_two_processes_reach_one_process_parameters_on_the_global_batch_and_its_test_figures(tmp_path):
+    # plain SGD: its step is proportional to the gradient, so a wrongly scaled loss shows (Adam would hide it);
+    # 22 test examples in 6 batches of 4: 3 scored by each process, per-batch sums gathered, not means of means
     overrides = [*SMALL, "data.binarize=fixed", "train.epochs=1", "train.optimizer=sgd", "train.lr=0.05"]
-    _run(["fit", *[arg for key in overrides for arg in ("--set", key)], "--no-pictures", "--out", str(tmp_path / "r")])
+    overrides += ["eval.batch_size=4", "eval.samples=5"]
+    _run(["fit", *_sets(overrides), "--no-pictures", "--out", str(tmp_path / "r")])
     ddp = _model(tmp_path / "r" / "checkpoint.pt")
     one = _replay_on_one_process(overrides, 2)
     assert ddp.keys() == one.keys()
@@ -195,6 +201,12 @@ def test_two_processes_reach_the_parameters_of_one_process_on_the_global_batch(t
     config = resolve_config(None, overrides)
     start = initial_vae(config, prepare_data(config)).state_dict()
     assert any(not torch.allclose(start[name], one[name]) for name in one)
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    vae, config = pyro_vae.load_run(tmp_path / "r")
+    test = evaluate_split(vae, prepare_data(config).test, 5, 4, config.eval.seed)
+    assert summary["n_test"] == 22 and summary["log_likelihood_samples"] == 5
+    assert summary["test_elbo"] == pytest.approx(test.elbo, rel=1e-6)
+    assert summary["test_log_likelihood"] == pytest.approx(test.log_likelihood, rel=1e-6)
 
 
 # -- the run directory, resume ------------------------------------------------------------
