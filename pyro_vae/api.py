@@ -8,6 +8,7 @@ import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +17,7 @@ import torch
 
 from pyro_vae._device import resolve_device
 from pyro_vae._files import atomic_write, os_error
+from pyro_vae._ranks import Ranks, broadcast
 from pyro_vae.assemble import (
     absolute_paths,
     build_checked,
@@ -25,14 +27,22 @@ from pyro_vae.assemble import (
     load_run_data,
     prepare_data,
 )
-from pyro_vae.config import RunConfig, apply_override, config_from_dict, config_to_dict, resolve_config, write_toml
+from pyro_vae.config import (
+    RunConfig,
+    apply_override,
+    config_from_dict,
+    config_to_dict,
+    read_toml,
+    resolve_config,
+    write_toml,
+)
 from pyro_vae.config.overrides import in_layer_order, parse_assignment
 from pyro_vae.config.resolve import ConfigSource
 from pyro_vae.config.schema import EvalConfig, TrainConfig
 from pyro_vae.config.validate import SEED_LIMIT
 from pyro_vae.data import DataBundle
 from pyro_vae.diagnostics import MIN_PSIS_DRAWS
-from pyro_vae.errors import ConfigError
+from pyro_vae.errors import ConfigError, PyroVAEError
 from pyro_vae.evaluation import SplitEvaluation, evaluate_split
 from pyro_vae.networks import using_network
 from pyro_vae.plots import save_image_grid
@@ -48,6 +58,7 @@ from pyro_vae.training import (
     save_checkpoint,
     write_json,
 )
+from pyro_vae.training.distributed import agreed, joined, lost_contact, on_main
 from pyro_vae.vae import VAE
 
 __all__ = ["FitResult", "diagnose", "evaluate", "fit", "load_run", "resume", "sample"]
@@ -117,11 +128,17 @@ class FitResult:
 def _finish(
     trainer: Trainer, config: RunConfig, data: DataBundle, run: RunDir | None, log: Log | None, pictures: bool
 ) -> FitResult:
+    """Test figures (shared out among the processes of a DDP run), then process 0 alone: summary and pictures."""
     trainer.restore_best()
     data = trainer.data  # on the run's device
     ev = config.eval
-    test = evaluate_split(trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
-    summary = make_summary(config, data, test, trainer) | trainer.vae.extra_metrics(data)
+    test = evaluate_split(
+        trainer.vae, data.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers, across_ranks=True
+    )
+    summary = make_summary(config, data, test, trainer)
+    if not trainer.processes.ranks.is_main:  # the kind's own figures, pictures and files are process 0's
+        return FitResult(trainer.vae, config, data, trainer.history, summary, None)
+    summary |= trainer.vae.extra_metrics(data)
     if log is not None:
         log(
             f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} "
@@ -196,24 +213,46 @@ def fit(
     -------
     FitResult
         Its VAE and data on ``train.device``.
+
+    Notes
+    -----
+    Started by torchrun (``WORLD_SIZE`` above 1), every process calls this with the same
+    arguments and they train together with DistributedDataParallel (``train.batch_size``
+    per process); process 0 alone logs, writes ``out`` and returns the full summary.
     """
     programs, program_keys = program_keywords(model, guide)
     sources = data_keywords(data, val_data, test_data)
     config = absolute_paths(resolve_config(config, overrides, **{**sources, **program_keys, **keywords}))
-    resolve_device(config.train.device)  # an unavailable device is refused before anything is written
-    if out is not None:
-        RunDir.check_new(out)
-    prepared = prepare_data(config, data, labels, val_data, test_data)
-    vae = initial_vae(config, prepared, programs)
+    device = resolve_device(config.train.device)  # an unavailable device is refused before anything is written
+    with joined(config.train.ddp_timeout, device) as ranks:
+        if not ranks.is_main:
+            log, progress = None, False
+        with agreed(ranks, "before training"):
+            if out is not None and ranks.is_main:
+                RunDir.check_new(out)
+            prepared = prepare_data(config, data, labels, val_data, test_data)
+            vae = initial_vae(config, prepared, programs)
+        with _claim_new(out, ranks, log) as run:
+            if run is not None:
+                write_toml(config_to_dict(config), run.config)
+            trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
+            with lost_contact(ranks, config.train.ddp_timeout, _resume_hint(out)):
+                trainer.fit()
+                return _finish(trainer, config, trainer.data, run, log, pictures)
+
+
+def _claim_new(out: str | os.PathLike[str] | None, ranks: Ranks, log: Log | None) -> AbstractContextManager:
+    """The new run directory ``out``, claimed by process 0 alone; ``None`` in the others, or without ``out``."""
     if out is None:
-        trainer = Trainer(vae, config, prepared, None, log=log, progress=progress)
-        trainer.fit()
-        return _finish(trainer, config, prepared, None, log, pictures)
-    with RunDir.claim_new(out, log) as run:
-        write_toml(config_to_dict(config), run.config)
-        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-        trainer.fit()
-        return _finish(trainer, config, prepared, run, log, pictures)
+        return nullcontext()
+    return on_main(ranks, lambda: RunDir.claim_new(out, log), "before training")
+
+
+def _resume_hint(run_dir: str | os.PathLike[str] | None) -> str:
+    """What a run that lost a process keeps, and how to go on."""
+    if run_dir is None:
+        return ""
+    return f"; {str(run_dir)!r} keeps the checkpoint of its last finished epoch: continue with --resume {run_dir}"
 
 
 def _resumed_config(saved: dict[str, Any], overrides: Iterable[str]) -> RunConfig:
@@ -265,31 +304,93 @@ def resume(
     ``config.toml`` agree; see :meth:`RunDir.load`). A run of your own Pyro programs
     needs the same ``model`` and ``guide`` again. ``device`` (``train.device``) may differ
     from the one the run trained on: checkpoints load on any device.
+
+    Under torchrun every process calls this: process 0 reads and checks the run, and hands
+    the checkpoint to the others (each continues its own random streams when the run was
+    saved by as many processes).
     """
     overrides = list(overrides) + ([] if device is None else [f"train.device={json.dumps(device)}"])
     programs = _programs(model, guide)
-    with RunDir.claim(run_dir) as run:
-        state, config = _resumable(run, overrides)
-        prepared = load_run_data(config, state, data, labels, val_data, test_data)
+    timeout, device_used = _resume_settings(run_dir, overrides)
+    with joined(timeout, device_used) as ranks:
+        if not ranks.is_main:
+            log, progress = None, False
+        with on_main(ranks, lambda: RunDir.claim(run_dir), "before resuming") as run:
+            passed = (data, labels, val_data, test_data)
+            trainer, state = _resumed_trainer(run, Path(run_dir), overrides, ranks, passed, programs, (log, progress))
+            with lost_contact(ranks, trainer.config.train.ddp_timeout, _resume_hint(run_dir)):
+                return _continue(trainer, state, run, log, pictures)
+
+
+def _resumed_trainer(
+    run: RunDir | None,
+    root: Path,
+    overrides: list[str],
+    ranks: Ranks,
+    data: tuple[Any, Any, Any, Any],
+    programs: Programs | None,
+    output: tuple[Log | None, bool],
+) -> tuple[Trainer, dict[str, Any]]:
+    """The trainer where the run stopped, and its checkpoint: process 0 reads and checks it, every process builds.
+
+    ``data`` is ``(data, labels, val_data, test_data)`` as passed; ``output`` the log and progress bar.
+    """
+    with agreed(ranks, "before resuming"):
+        state, config = _resumable(run, overrides) if run is not None else (None, None)
+    state, config = _shared_state(state, config, ranks)
+    with agreed(ranks, "before resuming"):
+        prepared = load_run_data(config, state, *data)
         vae = build_checked(config, prepared, programs)
-        check_parameters(vae, state["model"], run.checkpoint)
-        trainer = Trainer(vae, config, prepared, run, log=log, progress=progress)
-        trainer.load_state_dict(state)
-        if _training_finished(state, config) and not run.summary.is_file():
-            return _complete(trainer, state, run, log, pictures)
-        write_toml(config_to_dict(config), run.config)
+        check_parameters(vae, state["model"], root / "checkpoint.pt")
+    trainer = Trainer(vae, config, prepared, run, log=output[0], progress=output[1])
+    trainer.load_state_dict(state)
+    return trainer, state
+
+
+def _continue(
+    trainer: Trainer, state: dict[str, Any], run: RunDir | None, log: Log | None, pictures: bool
+) -> FitResult:
+    """Train on from the checkpoint (or only finish a run whose training had ended), then evaluate."""
+    unfinished = run is not None and not run.summary.is_file()
+    if _training_finished(state, trainer.config) and broadcast(unfinished, trainer.processes.ranks):
+        return _complete(trainer, state, run, log, pictures)
+    if run is not None:
+        write_toml(config_to_dict(trainer.config), run.config)
         if log is not None:
-            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {config.train.epochs}")
-        _train_on(trainer, state, run)
-        return _finish(trainer, config, prepared, run, log, pictures)
+            log(f"resuming {run.root} at epoch {trainer.epoch + 1} of {trainer.config.train.epochs}")
+    _train_on(trainer, state, run)
+    return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 
 
-def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir) -> None:
+def _resume_settings(run_dir: str | os.PathLike[str], overrides: list[str]) -> tuple[float, torch.device | None]:
+    """``train.ddp_timeout`` and the device as the resumed run will have them, read before the processes meet.
+
+    ``--set train.ddp_timeout`` (``--device``), else the run's ``config.toml``, else the defaults: the
+    checks of the run come later, from process 0 (other machines may not see the file).
+    """
+    try:
+        train = _resumed_config(read_toml(Path(run_dir) / "config.toml"), overrides).train
+    except (PyroVAEError, OSError, ValueError):
+        return TrainConfig().ddp_timeout, None
+    return train.ddp_timeout, resolve_device(train.device)
+
+
+def _shared_state(
+    state: dict[str, Any] | None, config: RunConfig | None, ranks: Ranks
+) -> tuple[dict[str, Any], RunConfig]:
+    """Process 0's checkpoint and resumed config, in every process."""
+    if not ranks.distributed:
+        return state, config
+    state, values = broadcast((state, None if config is None else config_to_dict(config)), ranks)
+    return state, resolve_config(config_from_dict(values))
+
+
+def _train_on(trainer: Trainer, state: dict[str, Any], run: RunDir | None) -> None:
     """Train a resumed run; if it fails before an epoch finishes, ``config.toml`` goes back to the checkpoint's."""
     try:
         trainer.fit()
     except BaseException:
-        if trainer.epoch == state["epoch"]:
+        if trainer.epoch == state["epoch"] and run is not None:
             write_toml(state["config"], run.config)
         raise
 
@@ -314,14 +415,16 @@ def _training_finished(state: dict[str, Any], config: RunConfig) -> bool:
     return state["epoch"] >= config.train.epochs or stopper.should_stop
 
 
-def _complete(trainer: Trainer, state: dict[str, Any], run: RunDir, log: Log | None, pictures: bool) -> FitResult:
+def _complete(
+    trainer: Trainer, state: dict[str, Any], run: RunDir | None, log: Log | None, pictures: bool
+) -> FitResult:
     """Finish a run whose training ended but whose final evaluation, pictures or summary are missing."""
     trainer.stopper.load_state_dict(state["stopper"])  # as it stopped, not with the fresh patience of a resume
-    if config_to_dict(trainer.config) != state["config"]:
+    if run is not None and config_to_dict(trainer.config) != state["config"]:
         fields = {k: v for k, v in state.items() if k not in ("format", "fingerprint")}
         save_checkpoint({**fields, "config": config_to_dict(trainer.config)}, run.checkpoint)
         write_toml(config_to_dict(trainer.config), run.config)
-    if log is not None:
+    if log is not None and run is not None:
         log(f"training of {run.root} had ended after epoch {trainer.epoch}: writing its evaluation and summary")
     return _finish(trainer, trainer.config, trainer.data, run, log, pictures)
 

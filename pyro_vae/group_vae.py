@@ -35,7 +35,7 @@ from pyro_vae.registry import normalize_spec
 from pyro_vae.vae import VAE
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle, Split
+    from pyro_vae.data import DataBundle, Shard, Split
 
 __all__ = [
     "GROUP_OPTIONS",
@@ -59,10 +59,15 @@ class TrainsOnGroups:
     """What a kind that trains on groups shares: group batches, and losses averaged over their members."""
 
     def training_batches(
-        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+        self,
+        split: Split,
+        config: RunConfig,
+        generator: torch.Generator,
+        dynamic_binarize: bool,
+        shard: Shard | None = None,
     ) -> Iterable[tuple[Tensor, Tensor]]:
         """Groups drawn afresh each epoch, ``train.batch_size`` groups per batch (see :func:`group_batches`)."""
-        return group_batches(split, config, generator, dynamic_binarize)
+        return group_batches(split, config, generator, dynamic_binarize, shard)
 
     def examples_in(self, x: Tensor) -> int:
         """Members in a batch of groups ``(B, G, *event_shape)``."""
@@ -140,7 +145,9 @@ def grouping(data: DataConfig) -> tuple[str, int, int, int]:
     )
 
 
-def group_batches(split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool) -> GroupBatches:
+def group_batches(
+    split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool, shard: Shard | None = None
+) -> GroupBatches:
     """An epoch of groups as ``[data]`` asks: members sharing a label's value, or pairs sharing factors."""
     groups, size, factor, shared = grouping(config.data)
     if groups == "pairs":
@@ -155,7 +162,7 @@ def group_batches(split: Split, config: RunConfig, generator: torch.Generator, d
 
     column = None if groups == "pairs" else factor
     return GroupBatches(
-        split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift, label_column=column
+        split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift, shard, label_column=column
     )
 
 

@@ -27,7 +27,7 @@ from pyro_vae.ss_vae_pictures import write_ss_pictures
 from pyro_vae.vae import ENCODE_CHUNK, VAE
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle, Split
+    from pyro_vae.data import DataBundle, Shard, Split
 
 __all__ = [
     "SSVAE",
@@ -112,12 +112,17 @@ class SSVAE(VAE):
         return self.decode(self.sample_prior(n), y)
 
     def training_batches(
-        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+        self,
+        split: Split,
+        config: RunConfig,
+        generator: torch.Generator,
+        dynamic_binarize: bool,
+        shard: Shard | None = None,
     ) -> Iterable[tuple[Tensor, Tensor | None]]:
         """Shuffled batches with ``train.labelled_per_batch`` labelled rows in each (see :class:`TrainingBatches`)."""
         train = config.train
         return TrainingBatches(
-            split, train.batch_size, train.labelled_per_batch, generator, dynamic_binarize, config.data.shift
+            split, train.batch_size, train.labelled_per_batch, generator, dynamic_binarize, config.data.shift, shard
         )
 
     def validation_metrics(self, split: Split) -> dict[str, float]:

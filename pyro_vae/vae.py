@@ -25,7 +25,7 @@ from pyro_vae.priors import PRIORS, Prior
 from pyro_vae.vae_pictures import write_vae_pictures
 
 if TYPE_CHECKING:
-    from pyro_vae.data import DataBundle
+    from pyro_vae.data import DataBundle, Shard
 
 __all__ = ["ENCODE_CHUNK", "VAE", "build_vae", "build_vae_kind", "check_beta"]
 
@@ -144,10 +144,16 @@ class VAE(nn.Module):
         return self.model, self.guide
 
     def training_batches(
-        self, split: Split, config: RunConfig, generator: torch.Generator, dynamic_binarize: bool
+        self,
+        split: Split,
+        config: RunConfig,
+        generator: torch.Generator,
+        dynamic_binarize: bool,
+        shard: Shard | None = None,
     ) -> Iterable[tuple[Tensor, Tensor | None]]:
-        """One epoch of training batches ``(x, labels)`` for this kind: shuffled examples."""
-        return TrainingBatches(split, config.train.batch_size, 0, generator, dynamic_binarize, config.data.shift)
+        """One epoch of training batches ``(x, labels)`` for this kind: shuffled examples (this process's ``shard``)."""
+        train, shift = config.train, config.data.shift
+        return TrainingBatches(split, train.batch_size, 0, generator, dynamic_binarize, shift, shard)
 
     def examples_in(self, x: Tensor) -> int:
         """How many examples a training batch ``x`` holds (the loss is averaged over them)."""

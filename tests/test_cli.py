@@ -78,7 +78,10 @@ def test_list_shows_every_model_kind_with_its_options(capsys):
     out = capsys.readouterr().out
     assert out.startswith("model.kind:\n")
     assert "  ada_gvae(pooling='average', beta=1.0)  default estimator: trace" in out
-    assert "  group_vae(s_dim=2, pooling='product', content_prior=None, beta=1.0)  default estimator: trace" in out
+    assert (
+        "  group_vae(s_dim=2, pooling='product', content_prior=None, beta=1.0, adversary=0.0, swap_adversary=0.0, "
+        "swap_condition='group')  default estimator: trace" in out
+    )
     assert "  ss_vae(factors=None, classifier=None, alpha=" in out and "default estimator: enum" in out
     assert "  vae(bits=0, bits_prior='bernoulli', beta=1.0)  default estimator: trace" in out
 

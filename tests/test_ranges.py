@@ -10,7 +10,8 @@ range accepted                         fractions, limit, labels, shift; model.z_
                                        adversary, consistency, consistency_shift, bits; train.epochs,
                                        batch_size, lr (0, negative, inf), kl_warmup_epochs (negative, inf),
                                        patience, grad_clip, labelled_per_batch, on_divergence,
-                                       max_rollbacks, divergence_factor; eval.samples, batch_size, workers
+                                       max_rollbacks, divergence_factor, ddp_timeout; eval.samples,
+                                       batch_size, workers
 a component option out of range        optimizers (weight_decay, betas, fused, momentum), schedulers
 accepted until the build (or never:    (cosine min_lr < 0 trained by gradient ascent, gamma, step_size),
 cosine min_lr)                         estimators (num_particles, vectorize_particles, alpha, beta,
@@ -73,6 +74,7 @@ SECTION_CASES = {
     "on-divergence-unknown": (["train.on_divergence=ignore"], "train.on_divergence must be one of stop, rollback"),
     "max-rollbacks-negative": (["train.max_rollbacks=-1"], "train.max_rollbacks must be"),
     "divergence-factor-below-one": (["train.divergence_factor=0.5"], "train.divergence_factor must be 0"),
+    "ddp-timeout-zero": (["train.ddp_timeout=0"], "train.ddp_timeout must be a positive number of seconds"),
     "eval-samples-zero": (["eval.samples=0"], "eval.samples must be a positive integer"),
     "eval-batch-size-zero": (["eval.batch_size=0"], "eval.batch_size must be a positive integer"),
     "eval-workers-zero": (["eval.workers=0"], "workers"),
@@ -89,8 +91,13 @@ def test_a_section_value_out_of_range_is_a_one_line_error(overrides, message):
 
 @pytest.mark.parametrize(
     "section",
-    [{"train": {"lr": math.inf}}, {"train": {"kl_warmup_epochs": math.inf}}, {"train": {"grad_clip": math.nan}}],
-    ids=["lr-inf", "warmup-inf", "grad-clip-nan"],
+    [
+        {"train": {"lr": math.inf}},
+        {"train": {"kl_warmup_epochs": math.inf}},
+        {"train": {"grad_clip": math.nan}},
+        {"train": {"ddp_timeout": math.inf}},
+    ],
+    ids=["lr-inf", "warmup-inf", "grad-clip-nan", "ddp-timeout-inf"],
 )
 def test_non_finite_numbers_from_a_file_or_python_are_refused(section):
     with pytest.raises(ConfigError, match="must be"):

@@ -165,6 +165,9 @@ class TrainConfig:
     precision: str | int = "32"  # 32 and 16 may come as numbers (TOML, --set): read as "32" and "16"
     # torch.compile the networks (falls back to eager, with a warning, where the backend is missing)
     compile: bool = False
+    # several processes (torchrun, DDP): seconds a process waits for the others in a collective before it stops
+    # with an error (a process that died is noticed at once; this bounds one that hangs)
+    ddp_timeout: float = 300.0
 
 
 @dataclass

@@ -149,6 +149,12 @@ def _validate_train(train: TrainConfig) -> None:
     _validate_loggers(train.loggers)
     check_device_name(train.device)
     _require(str(train.precision) in PRECISIONS, "train.precision", f"one of {', '.join(PRECISIONS)}", train.precision)
+    _require(
+        _finite(train.ddp_timeout) and train.ddp_timeout > 0,
+        "train.ddp_timeout",
+        "a positive number of seconds",
+        train.ddp_timeout,
+    )
     OPTIMIZERS.check(train.optimizer)
     SCHEDULERS.check(train.scheduler)
     ESTIMATORS.check(train.estimator)

@@ -9,7 +9,7 @@ from pyro_vae.data.arrays import as_examples, as_labels
 from pyro_vae.data.builtin import digits, fashion_mnist, mnist
 from pyro_vae.data.features import vae_features
 from pyro_vae.data.files import FILE_SOURCES, csv_file, image_folder, npy_file, npz_file
-from pyro_vae.data.loader import TrainingBatches, batch_at, iterate_batches, num_batches
+from pyro_vae.data.loader import Shard, TrainingBatches, batch_at, iterate_batches, num_batches
 from pyro_vae.data.mapped import MappedRows
 from pyro_vae.data.objects import IN_MEMORY_SOURCES, origin_of, source_of, torch_dataset, torch_stream
 from pyro_vae.data.prefetch import prefetch
@@ -27,6 +27,7 @@ __all__ = [
     "DataShape",
     "MappedRows",
     "RawData",
+    "Shard",
     "Split",
     "StreamedRows",
     "TrainingBatches",

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator
 import torch
 from torch import Tensor
 
-from pyro_vae.data.loader import draw_rows, num_batches
+from pyro_vae.data.loader import Shard, draw_rows, shard_batches, sharded_count
 from pyro_vae.data.prepare import Split
 from pyro_vae.errors import DataError
 
@@ -31,7 +31,10 @@ GroupRule = Callable[[Tensor, torch.Generator | None], Tensor]
 
 
 def _shuffled(n: int, generator: torch.Generator | None) -> Tensor:
-    return torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
+    """A permutation of ``n`` drawn on the generator's device (host memory: it indexes tensors anywhere)."""
+    if generator is None:
+        return torch.arange(n)
+    return torch.randperm(n, generator=generator, device=generator.device).cpu()
 
 
 def groups_by_label(ids: Tensor, size: int, generator: torch.Generator | None = None) -> Tensor:
@@ -149,6 +152,9 @@ class GroupBatches:
         Translate each image by up to this many pixels (augmentation).
     label_column
         Yield this column of the labels, ``(B, G)`` (the label a group shares), instead of all of them.
+    shard
+        This process's part of every global batch of ``shard.world * batch_size`` groups when
+        several processes train together (see :class:`~pyro_vae.data.loader.Shard`).
     """
 
     def __init__(
@@ -160,11 +166,13 @@ class GroupBatches:
         dynamic_binarize: bool = False,
         shift: int = 0,
         label_column: int | None = None,
+        shard: Shard | None = None,
     ) -> None:
         if split.labels is None:
             raise DataError("groups are formed from labels, but this data has none: give labels or group ids")
         self.split, self.batch_size, self.rule, self.generator = split, batch_size, rule, generator
-        self.dynamic, self.shift = dynamic_binarize, shift
+        self.dynamic, self.shift, self.shard = dynamic_binarize, shift, shard
+        self._global_size = batch_size * (1 if shard is None else shard.world)
         labels = split.labels
         self.labels = labels if label_column is None else labels.reshape(len(labels), -1)[:, label_column]
         self._table: Tensor | None = None
@@ -175,11 +183,11 @@ class GroupBatches:
         return self._table
 
     def __len__(self) -> int:
-        return num_batches(len(self._draw_table()), self.batch_size)
+        return sharded_count(len(self._draw_table()), self._global_size, self.shard)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         table, self._table = self._draw_table(), None  # the next epoch draws new groups
-        for start in range(0, len(table), self.batch_size):
-            rows = table[start : start + self.batch_size]
-            x = draw_rows(self.split, rows.flatten(), self.generator, self.dynamic, self.shift)
+        noise = self.generator if self.shard is None else self.shard.noise
+        for rows in shard_batches(table, self._global_size, self.shard):
+            x = draw_rows(self.split, rows.flatten(), noise, self.dynamic, self.shift)
             yield x.view(*rows.shape, *x.shape[1:]), self.labels[rows]

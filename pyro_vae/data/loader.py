@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
@@ -12,8 +13,10 @@ from pyro_vae.data.mapped import MappedRows
 from pyro_vae.data.prepare import Split
 from pyro_vae.data.stream import StreamedRows
 from pyro_vae.data.torch_data import concat_labels
+from pyro_vae.errors import DataError
 
 __all__ = [
+    "Shard",
     "TrainingBatches",
     "batch_at",
     "bernoulli_draw",
@@ -22,7 +25,53 @@ __all__ = [
     "num_batches",
     "random_shift",
     "rebatched",
+    "shard_batches",
+    "sharded_count",
 ]
+
+
+@dataclass(frozen=True)
+class Shard:
+    """One process's part of every batch when ``world`` processes train together (DistributedDataParallel).
+
+    Every process draws the same global order of examples from the shared generator
+    (seeded alike in every process) and cuts global batches of ``world * batch_size``
+    rows; process ``rank`` keeps part ``rank`` of each (:func:`torch.tensor_split`:
+    ``batch_size`` rows of a full batch, the remainder of the last one shared as evenly
+    as it goes). Its noise (binarization, shifts, resampled features) comes from its own
+    ``noise`` generator, so the processes draw independent noise.
+
+    Attributes
+    ----------
+    rank, world
+        This process's index and the number of processes.
+    noise
+        This process's generator for the per-row noise.
+    """
+
+    rank: int
+    world: int
+    noise: torch.Generator
+
+
+def shard_batches(rows: Tensor, global_size: int, shard: Shard | None) -> Iterator[Tensor]:
+    """Consecutive batches of ``rows``: this process's part of each global batch of ``global_size`` rows.
+
+    Without a shard, the batches themselves. A last global batch with fewer rows than
+    processes is dropped by every process alike (some process would get none).
+    """
+    for start in range(0, len(rows), global_size):
+        batch = rows[start : start + global_size]
+        if shard is None:
+            yield batch
+        elif len(batch) >= shard.world:
+            yield torch.tensor_split(batch, shard.world)[shard.rank]
+
+
+def sharded_count(n: int, global_size: int, shard: Shard | None) -> int:
+    """How many batches :func:`shard_batches` yields from ``n`` rows (the same in every process)."""
+    full, rest = divmod(n, global_size)
+    return full + int(rest > 0 and (shard is None or rest >= shard.world))
 
 
 def num_batches(n: int, batch_size: int) -> int:
@@ -84,6 +133,7 @@ def iterate_batches(
     generator: torch.Generator | None = None,
     dynamic_binarize: bool = False,
     shift: int = 0,
+    shard: Shard | None = None,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """Yield ``(x, labels)`` batches.
 
@@ -101,6 +151,8 @@ def iterate_batches(
 
     shift
         Translate each image by up to this many pixels (augmentation).
+    shard
+        This process's part of every global batch of ``shard.world * batch_size`` rows (see :class:`Shard`).
 
     A split with ``noise`` is resampled as ``x + noise * eps`` in every batch.
     """
@@ -108,6 +160,10 @@ def iterate_batches(
     order = None
     if generator is not None:  # one copy per epoch when the examples are kept away from the generator's device
         order = torch.randperm(n, generator=generator, device=generator.device).to(split.storage)
+    if shard is not None:  # every process draws the same order and keeps its part of each global batch
+        for index in shard_batches(order, batch_size * shard.world, shard):
+            yield _batch(split, index, shard.noise, dynamic_binarize, shift)
+        return
     for start in range(0, n, batch_size):
         index = order[start : start + batch_size] if order is not None else slice(start, start + batch_size)
         yield _batch(split, index, generator, dynamic_binarize, shift)
@@ -200,6 +256,10 @@ class TrainingBatches:
         Resample binary pixels from grey levels.
     shift
         Translate each image by up to this many pixels (augmentation).
+    shard
+        This process's part of every batch when several train together (see :class:`Shard`):
+        ``batch_size`` and ``labelled_per_batch`` are per process, and each process's batch
+        holds its own ``labelled_per_batch`` labelled rows.
     """
 
     def __init__(
@@ -210,11 +270,18 @@ class TrainingBatches:
         generator: torch.Generator | None = None,
         dynamic_binarize: bool = False,
         shift: int = 0,
+        shard: Shard | None = None,
     ) -> None:
         self.split, self.batch_size, self.generator, self.dynamic = split, batch_size, generator, dynamic_binarize
-        self.shift = shift
+        self.shift, self.shard = shift, shard
+        self.world = 1 if shard is None else shard.world
         self.stream = split.x if isinstance(split.x, StreamedRows) else None
         if self.stream is not None:
+            if shard is not None:
+                raise DataError(
+                    "a streamed DataLoader cannot be shared out among processes (DDP): shard it yourself in "
+                    "its IterableDataset and train on one process, or pass a map-style Dataset"
+                )
             labelled_per_batch = 0
         labelled = None if split.labels is None else (split.labels.reshape(len(split), -1) >= 0).any(1)
         mixed = labelled is not None and labelled_per_batch > 0 and bool(labelled.any()) and not bool(labelled.all())
@@ -223,19 +290,23 @@ class TrainingBatches:
         self.unlabelled = split.take((~labelled).nonzero().flatten()) if mixed else split
 
     def __len__(self) -> int:
-        return num_batches(len(self.unlabelled), self.batch_size - self.labelled_per_batch)
+        size = (self.batch_size - self.labelled_per_batch) * self.world
+        return sharded_count(len(self.unlabelled), size, self.shard)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
         if self.stream is not None:
             yield from rebatched(self.stream, self.batch_size, self.generator, self.dynamic, self.shift)
             return
         size = self.batch_size - self.labelled_per_batch
-        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift)
+        batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift, self.shard)
         if self.labelled_rows is None:
             yield from batches
             return
         supply = _cycle(self.labelled_rows, self.generator)
+        noise = self.generator if self.shard is None else self.shard.noise
         for x_u, y_u in batches:
-            rows = torch.stack([next(supply) for _ in range(self.labelled_per_batch)])
-            x_l = draw_rows(self.split, rows, self.generator, self.dynamic, self.shift)
+            # every process takes the same labelled rows from the shared cycle and keeps its own part
+            drawn = torch.stack([next(supply) for _ in range(self.labelled_per_batch * self.world)])
+            rows = drawn if self.shard is None else drawn.view(self.world, -1)[self.shard.rank]
+            x_l = draw_rows(self.split, rows, noise, self.dynamic, self.shift)
             yield torch.cat([x_l, x_u]), torch.cat([_rows(self.split.labels, rows, x_l.device), y_u])

@@ -11,6 +11,7 @@ import pyro
 import torch
 
 from pyro_vae._device import module_device, to_device
+from pyro_vae._ranks import Ranks, map_sharded
 from pyro_vae._workers import check_workers, map_batches
 from pyro_vae.data import Split, batch_at, num_batches
 from pyro_vae.diagnostics.psis import MIN_PSIS_DRAWS, psis_khat
@@ -77,6 +78,7 @@ def evaluate_split(
     seed: int = 0,
     psis: bool = False,
     workers: int = 1,
+    across_ranks: bool = False,
 ) -> SplitEvaluation:
     """ELBO and importance-sampled ``log p(x)`` of ``vae`` on ``split`` with ``samples`` draws each.
 
@@ -90,8 +92,13 @@ def evaluate_split(
     as one, up to float rounding; :func:`score_examples` gives the same draws per example.
     Everything runs on the VAE's device (one process there when it is not the CPU:
     ``workers`` is then ignored); each batch's per-example figures come back to the host.
+
+    With ``across_ranks`` inside a ``torch.distributed`` run of several processes (DDP),
+    every process must call this: each scores its share of the batches (``workers`` is
+    not used) and the per-batch figures are gathered, so every process gets the figures one
+    process would, summed in the same order.
     """
-    scores = _score_batches(vae, split, samples, batch_size, seed, psis, workers)
+    scores = _score_batches(vae, split, samples, batch_size, seed, psis, workers, across_ranks)
     n = len(split)
     elbo = sum(_total(batch_elbo) for batch_elbo, _, _ in scores) / n
     log_likelihood = sum(_total(batch_log_likelihood) for _, batch_log_likelihood, _ in scores) / n
@@ -130,12 +137,21 @@ def _joined(parts: list[np.ndarray | None]) -> np.ndarray | None:
 
 
 def _score_batches(
-    vae: VAE, split: Split, samples: int, batch_size: int, seed: int, psis: bool, workers: int
+    vae: VAE,
+    split: Split,
+    samples: int,
+    batch_size: int,
+    seed: int,
+    psis: bool,
+    workers: int,
+    across_ranks: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
     """Per batch: each example's ELBO and log-likelihood estimate (arrays ``(B,)``) and k-hats (or ``None``)."""
     check_workers(workers)
     device = module_device(vae)
     workers = workers if device.type == "cpu" else 1  # forked processes cannot share an accelerator
+    ranks = Ranks.current() if across_ranks else Ranks()
+    workers = 1 if ranks.distributed else workers
     psis = psis and samples >= MIN_PSIS_DRAWS
     was_training = vae.training
     vae.eval()
@@ -153,7 +169,8 @@ def _score_batches(
 
     try:
         with pyro.validation_enabled(False):
-            return map_batches(score, num_batches(len(split), batch_size), workers)
+            count = num_batches(len(split), batch_size)
+            return map_sharded(score, count, ranks) if ranks.distributed else map_batches(score, count, workers)
     finally:
         vae.train(was_training)
 

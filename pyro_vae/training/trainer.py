@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from pyro_vae._device import resolve_device
 from pyro_vae._pyro import local_params
+from pyro_vae._ranks import Ranks
 from pyro_vae.config import RunConfig, config_to_dict
 from pyro_vae.data import DataBundle, prefetch
 from pyro_vae.errors import ConfigError, TrainingError
@@ -25,6 +26,7 @@ from pyro_vae.optim import OPTIMIZERS, SCHEDULERS
 from pyro_vae.registry import normalize_spec
 from pyro_vae.training.checkpoint import load_checkpoint, save_checkpoint
 from pyro_vae.training.device import StepLosses, epoch_generator, get_device_rng, set_device_rng, sync_every
+from pyro_vae.training.distributed import TrainingProcesses
 from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.history import write_metrics
 from pyro_vae.training.loggers import EpochLogger, open_loggers
@@ -91,6 +93,11 @@ class Trainer:
     ------
     ConfigError
         If ``train.device`` is not available here, or a ``jit_`` estimator meets a KL warm-up.
+
+    Inside a ``torch.distributed`` run of several processes (torchrun), every process runs
+    a trainer: each draws its shard of every batch, the loss goes through
+    ``DistributedDataParallel``, and process 0's validation figures decide for all
+    (:mod:`pyro_vae.training.distributed`); only a trainer given a ``run_dir`` writes.
     """
 
     def __init__(
@@ -115,13 +122,25 @@ class Trainer:
             )
         self.estimator = estimator
         self._place()
+        self.processes = TrainingProcesses(Ranks.current(), config.seed)
         self.loss = estimator(vae.model, vae.guide)
         critic = vae.critic_parameters()
+        if critic and self.processes.ranks.distributed:
+            raise ConfigError(
+                "model.swap_adversary trains a critic in steps of its own, which several processes (DDP) do not "
+                "share yet: train this model on one process, or set model.swap_adversary = 0"
+            )
         own = {id(p) for p in critic}
         params = [p for p in self.loss.parameters() if id(p) not in own]
         self.optimizer = OPTIMIZERS.build(train.optimizer, params=params, lr=train.lr)
         #: a critic's optimizer (same kind and learning rate), stepped after each ELBO step; ``None``: no critic
         self.critic_optimizer = OPTIMIZERS.build(train.optimizer, params=critic, lr=train.lr) if critic else None
+        #: the loss as each step computes it: ``loss``, or ``loss`` in DistributedDataParallel
+        self.step_loss = self.processes.wrap(self.loss)
+        #: every process's own random streams and estimator state, gathered at the end of each epoch
+        self._rank_states: list[dict[str, Any]] | None = None
+        #: examples in the last step's batch, over all processes
+        self.step_examples = 0
         self.stopper = EarlyStopping(train.patience)
         self.divergence = DivergenceCheck(train.divergence_factor)
         self.data_rng = torch.Generator().manual_seed(config.seed)
@@ -155,17 +174,21 @@ class Trainer:
         """One gradient step on batch ``x`` (labels ``y``: :meth:`VAE.loss_labels`).
 
         A model with a critic then takes the critic's step on the same batch (alternating, Mathieu et al. 2016).
-        Returns the summed loss, detached and left on the device: nothing here waits for the device.
-        The caller checks it for divergence (:class:`~pyro_vae.training.device.StepLosses`).
+        Returns the summed loss over all processes (one all-reduce when several train), detached and left on
+        the device: on one process nothing here waits for the device. :attr:`step_examples` is the number
+        of examples it sums over. The caller checks it for divergence
+        (:class:`~pyro_vae.training.device.StepLosses`).
         """
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
-            loss = self.loss(x, kl_weight=beta) if y is None else self.loss(x, y, kl_weight=beta)
-        self.precision.backward(loss / self.vae.examples_in(x))
+            loss = self.step_loss(x, kl_weight=beta) if y is None else self.step_loss(x, y, kl_weight=beta)
+        total, self.step_examples = self.processes.totals(loss, self.vae.examples_in(x))
+        # DDP averages the processes' gradients: each divides by its share of the examples
+        self.precision.backward(loss / (self.step_examples / self.processes.ranks.world))
         self.precision.step(self.optimizer, self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.zero_grad(set_to_none=True)
         if self.critic_optimizer is not None:
             self._critic_step(x, y)
-        return loss.detach()
+        return total
 
     def _critic_step(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
         """One step of the critic on its own loss (:meth:`VAE.critic_loss`), averaged over the batch's examples."""
@@ -179,7 +202,9 @@ class Trainer:
         """One pass over the training split; returns the mean training bound, KL weight and seconds spent on data."""
         cfg = self.config.train
         generator = epoch_generator(self.data_rng, self.device)
-        batches = self.vae.training_batches(self.data.train, self.config, generator, self.data.binarize == "dynamic")
+        dynamic = self.data.binarize == "dynamic"
+        shard = self.processes.shard()
+        batches = self.vae.training_batches(self.data.train, self.config, generator, dynamic, shard=shard)
         losses, beta, waiting = StepLosses(self.sync_every), 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
@@ -189,7 +214,7 @@ class Trainer:
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
                 loss = self.train_step(x, self.vae.loss_labels(y), beta)
-                if losses.add(self.step, loss, self.vae.examples_in(x)):
+                if losses.add(self.step, loss, self.step_examples):
                     _advance(bar, losses.read(self.divergence), losses)
             _advance(bar, losses.read(self.divergence), losses)
         return {"train_elbo": -losses.total / losses.seen, "kl_weight": beta, "data_seconds": waiting[0]}
@@ -197,7 +222,7 @@ class Trainer:
     def validate(self) -> float:
         """Validation ELBO per example (one sample per example, common random numbers across epochs)."""
         cfg = self.config.eval
-        return evaluate_split(self.vae, self.data.val, samples=1, batch_size=cfg.batch_size, seed=cfg.seed).elbo
+        return evaluate_split(self.vae, self.data.val, 1, cfg.batch_size, cfg.seed, across_ranks=True).elbo
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -210,6 +235,7 @@ class Trainer:
             If the loss diverges and ``train.on_divergence`` is ``"stop"`` or the rollbacks are used up.
         """
         self.vae.train()
+        self._gather_rank_states()
         self._last_good = copy.deepcopy(self.state_dict())
         self.loggers = open_loggers(self.config.train.loggers, self.run_dir, self.epoch + 1)
         try:
@@ -232,7 +258,8 @@ class Trainer:
         """Record a completed epoch: history, scheduler step, checkpoints, the last good state, the log line."""
         self.epoch += 1
         self.train_seconds += seconds
-        metrics = self.vae.validation_metrics(self.data.val)
+        metrics = self.vae.validation_metrics(self.data.val) if self.processes.ranks.is_main else {}
+        val, metrics = self.processes.from_main((val, metrics))  # process 0 decides for all
         self.selected_by, score = self.vae.selection(val, metrics)
         improved = self.stopper.update(score, self.epoch, tie=val)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -240,6 +267,7 @@ class Trainer:
         row.update(metrics)
         self.history.append(row)
         self.scheduler.step()
+        self._gather_rank_states()
         self._record(improved)
         for logger in self.loggers:
             logger.log_epoch(row, self.vae, self.data)
@@ -322,11 +350,25 @@ class Trainer:
         }
 
     def restore_best(self) -> None:
-        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says)."""
+        """Load the parameters of the selected epoch (best validation ELBO, or what :meth:`VAE.selection` says).
+
+        With several processes, every process must call it: all get process 0's.
+        """
         if self._best_state is not None:
             self.vae.load_state_dict(self._best_state)
         elif self.run_dir is not None and self.run_dir.best.is_file():
             self.vae.load_state_dict(load_checkpoint(self.run_dir.best)["model"])
+        self.processes.sync_module(self.vae)
+
+    def _own_state(self) -> dict[str, Any]:
+        """The random streams and estimator state of this process (each process has its own under DDP)."""
+        noise = self.processes.noise.get_state()
+        return {"torch_rng": torch.get_rng_state(), "noise_rng": noise, "estimator": estimator_state(self.estimator)}
+
+    def _gather_rank_states(self) -> None:
+        """Every process's :meth:`_own_state`, for the checkpoint (a collective under DDP; nothing on one process)."""
+        if self.processes.ranks.distributed:
+            self._rank_states = self.processes.rank_states(self._own_state())
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue training exactly where it stopped."""
@@ -349,6 +391,8 @@ class Trainer:
             "data_rng": self.data_rng.get_state(),
             "device_rng": get_device_rng(self.device),
             "grad_scaler": self.precision.state_dict(),
+            # under DDP: every process's streams (and estimator state), in rank order
+            **({"ranks": self._rank_states} if self._rank_states is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -360,11 +404,12 @@ class Trainer:
         (see the class notes). A run that had stopped early gets fresh patience.
         """
         saved = state["config"]["train"]
+        own = self.processes.own(state.get("ranks")) or {}
         self.vae.load_state_dict(state["model"])
         self._load_optimizer(state["optimizer"], saved["optimizer"])
         self._load_critic_optimizer(state.get("critic_optimizer"), saved["optimizer"])
         if _name(saved["estimator"], "estimator") == _name(self.config.train.estimator, "estimator"):
-            load_estimator_state(self.estimator, state.get("estimator", {}))
+            load_estimator_state(self.estimator, own.get("estimator", state.get("estimator", {})))
         self.stopper.load_state_dict(state["stopper"])
         self.selected_by = str(state.get("selected_by", self.selected_by))
         if self.stopper.should_stop:
@@ -376,12 +421,26 @@ class Trainer:
         self.lr_scale = float(state.get("lr_scale", 1.0)) if saved["lr"] == self.config.train.lr else 1.0
         self.history = [dict(row) for row in state["history"]]
         self.train_seconds = float(state["train_seconds"])
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(own.get("torch_rng", state["torch_rng"]))
         self.data_rng.set_state(state["data_rng"])
         set_device_rng(state.get("device_rng", {}), self.device)
         if str(saved.get("precision", "32")) == self.precision.name:
             self.precision.load_state_dict(state.get("grad_scaler", {}))
+        self._load_rank_streams(own, len(state.get("ranks") or [None]))
         self._schedule()
+
+    def _load_rank_streams(self, own: dict[str, Any], saved_world: int) -> None:
+        """The noise stream of this process as saved; fresh streams when the checkpoint has none for it."""
+        world = self.processes.ranks.world
+        if "noise_rng" in own:
+            self.processes.noise.set_state(own["noise_rng"])
+        elif world > 1:
+            self.processes.seed_streams(self.step)
+        if saved_world != world and self.log is not None:
+            self.log(
+                f"the checkpoint was written by {saved_world} process(es), this run has {world}: the global "
+                "batch and the random streams differ from an uninterrupted run"
+            )
 
     def _load_optimizer(self, state: dict[str, Any], saved_spec: Any) -> None:
         """The saved per-parameter state (moments, momentum) under the configured hyperparameters.
