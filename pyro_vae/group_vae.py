@@ -162,7 +162,14 @@ def group_batches(
 
     column = None if groups == "pairs" else factor
     return GroupBatches(
-        split, config.train.batch_size, rule, generator, dynamic_binarize, config.data.shift, shard, label_column=column
+        split,
+        config.train.batch_size,
+        rule,
+        generator,
+        dynamic_binarize,
+        config.data.shift,
+        shard=shard,
+        label_column=column,
     )
 
 
