@@ -26,6 +26,7 @@ a dead process that hangs the others   the surviving process stops with one line
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import signal
@@ -223,7 +224,9 @@ def ddp_runs(tmp_path_factory):
     """A 2-epoch DDP run, and a 1-epoch one started with ``fit --nproc 2`` and resumed to 2 under DDP."""
     root = tmp_path_factory.mktemp("ddp")
     whole, resumed = root / "whole", root / "resumed"
-    _run(["fit", *_sets([*RESUMED, "train.epochs=2"]), "--no-pictures", "--out", str(whole)])
+    # TensorBoard too (when installed): process 0 alone opens the loggers, the others have no run directory
+    loggers = ['train.loggers=["csv", "tensorboard"]'] if importlib.util.find_spec("tensorboard") else []
+    _run(["fit", *_sets([*RESUMED, "train.epochs=2", *loggers]), "--no-pictures", "--out", str(whole)])
     command = ["fit", "--nproc", "2", *_sets([*RESUMED, "train.epochs=1"]), "--out", str(resumed)]
     launcher = subprocess.run(
         [sys.executable, "-m", "pyro_vae", *command],
@@ -245,6 +248,13 @@ def test_fit_nproc_writes_one_run_directory_from_process_zero(ddp_runs):
     assert output.count("epoch    1/1") == 1  # one process logs
     assert output.count("wrote ") == len(pictures)  # and writes each picture once
     assert output.count("test elbo") == 1
+
+
+def test_tensorboard_under_ddp_is_written_by_process_zero_alone(ddp_runs):
+    whole, _, _ = ddp_runs
+    if importlib.util.find_spec("tensorboard") is None:
+        pytest.skip("tensorboard is not installed (pip install 'pyro-vae[tensorboard]')")
+    assert len(list((whole / "tensorboard").glob("events.out.tfevents.*"))) == 1
 
 
 def test_a_resumed_ddp_run_continues_exactly(ddp_runs):

@@ -178,8 +178,13 @@ class GroupBatches:
         self._table: Tensor | None = None
 
     def _draw_table(self) -> Tensor:
+        """The epoch's groups, drawn on the host (from a generator seeded by the epoch's, when that is on a device)."""
         if self._table is None:
-            self._table = self.rule(self.split.labels, self.generator)
+            generator = self.generator
+            if generator is not None and generator.device.type != "cpu":
+                seed = torch.randint(2**62, (1,), generator=generator, device=generator.device).item()
+                generator = torch.Generator().manual_seed(seed)
+            self._table = self.rule(self.split.labels.cpu(), generator)
         return self._table
 
     def __len__(self) -> int:

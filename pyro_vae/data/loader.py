@@ -186,15 +186,22 @@ def _batch(
 
 
 def rebatched(
-    rows: StreamedRows, batch_size: int, generator: torch.Generator | None, binarize: bool, shift: int = 0
+    rows: StreamedRows,
+    batch_size: int,
+    generator: torch.Generator | None,
+    binarize: bool,
+    shift: int = 0,
+    device: torch.device | None = None,
 ) -> Iterator[tuple[Tensor, Tensor | None]]:
     """One pass over ``rows`` in batches of ``batch_size`` (the last holds the rest), in the stream's order.
 
     ``binarize`` resamples each grey level as a Bernoulli draw and ``shift`` translates images,
-    both drawn from ``generator``, as for in-memory training data.
+    both drawn from ``generator``, as for in-memory training data; batches are moved to ``device`` first.
     """
 
     def finish(x: Tensor, y: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        if device is not None:
+            x, y = to_device(x, device), (None if y is None else to_device(y, device))
         x = random_shift(x, shift, generator) if shift else x
         return (bernoulli_draw(x, generator) if binarize else x), y
 
@@ -295,7 +302,8 @@ class TrainingBatches:
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor | None]]:
         if self.stream is not None:
-            yield from rebatched(self.stream, self.batch_size, self.generator, self.dynamic, self.shift)
+            device = self.split.batch_device
+            yield from rebatched(self.stream, self.batch_size, self.generator, self.dynamic, self.shift, device)
             return
         size = self.batch_size - self.labelled_per_batch
         batches = iterate_batches(self.unlabelled, size, self.generator, self.dynamic, self.shift, self.shard)

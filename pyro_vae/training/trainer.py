@@ -7,6 +7,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import pyro
@@ -204,6 +205,8 @@ class Trainer:
         generator = epoch_generator(self.data_rng, self.device)
         dynamic = self.data.binarize == "dynamic"
         shard = self.processes.shard()
+        if shard is not None:  # the process's noise drawn where the batches are (seeded from its CPU stream)
+            shard = replace(shard, noise=epoch_generator(shard.noise, self.device))
         batches = self.vae.training_batches(self.data.train, self.config, generator, dynamic, shard=shard)
         losses, beta, waiting = StepLosses(self.sync_every), 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
@@ -237,7 +240,8 @@ class Trainer:
         self.vae.train()
         self._gather_rank_states()
         self._last_good = copy.deepcopy(self.state_dict())
-        self.loggers = open_loggers(self.config.train.loggers, self.run_dir, self.epoch + 1)
+        main = self.processes.ranks.is_main  # process 0 alone writes (the others have no run directory)
+        self.loggers = open_loggers(self.config.train.loggers, self.run_dir, self.epoch + 1) if main else []
         try:
             while self.epoch < self.config.train.epochs and not self.stopper.should_stop:
                 start = time.perf_counter()
@@ -363,7 +367,12 @@ class Trainer:
     def _own_state(self) -> dict[str, Any]:
         """The random streams and estimator state of this process (each process has its own under DDP)."""
         noise = self.processes.noise.get_state()
-        return {"torch_rng": torch.get_rng_state(), "noise_rng": noise, "estimator": estimator_state(self.estimator)}
+        return {
+            "torch_rng": torch.get_rng_state(),
+            "device_rng": get_device_rng(self.device),
+            "noise_rng": noise,
+            "estimator": estimator_state(self.estimator),
+        }
 
     def _gather_rank_states(self) -> None:
         """Every process's :meth:`_own_state`, for the checkpoint (a collective under DDP; nothing on one process)."""
@@ -423,7 +432,7 @@ class Trainer:
         self.train_seconds = float(state["train_seconds"])
         torch.set_rng_state(own.get("torch_rng", state["torch_rng"]))
         self.data_rng.set_state(state["data_rng"])
-        set_device_rng(state.get("device_rng", {}), self.device)
+        set_device_rng(own.get("device_rng", state.get("device_rng", {})), self.device)
         if str(saved.get("precision", "32")) == self.precision.name:
             self.precision.load_state_dict(state.get("grad_scaler", {}))
         self._load_rank_streams(own, len(state.get("ranks") or [None]))
