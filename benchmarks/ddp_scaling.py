@@ -14,6 +14,11 @@ the processes together (``time.process_time``, every thread), and ``2 x CPU effi
 twice the ratio of the two-process figure to the one-process figure: the speed-up two idle
 cores would give if waiting for each other cost nothing.
 
+``--reference`` measures, beside pyro-vae and alternating with it, a hand-written PyTorch
+VAE of the same shape (same MLP sizes, Bernoulli likelihood, analytic KL, fused Adam, the
+same dynamic binarization of the same rows) in ``DistributedDataParallel`` over gloo: what
+DDP itself reaches on this machine, the ceiling for any library built on it.
+
 The data are MNIST from local files (``data.name = mnist``, ``data.root``); the model
 is pyro-vae's default VAE (MLP 784-512-256-2 encoder and mirror decoder, Bernoulli
 likelihood, dynamic binarization, estimator ``trace``, fused Adam). The runs with 1
@@ -33,6 +38,7 @@ import platform
 import statistics
 import time
 import uuid
+from collections.abc import Callable
 
 import torch
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
@@ -61,7 +67,65 @@ def _worker(overrides: list[str], epochs: int) -> tuple[float, float, int]:
     return seconds, cpu, epochs * len(data.train)  # every process's shards together cover the split
 
 
-def measure(nproc: int, overrides: list[str], epochs: int) -> tuple[float, float]:
+class _Reference(torch.nn.Module):
+    """Hand-written PyTorch: pyro-vae's default VAE (MLP 784-512-256 and mirror, ReLU), its ELBO summed over a batch."""
+
+    def __init__(self, pixels: int, z_dim: int) -> None:
+        super().__init__()
+        linear, relu, chain = torch.nn.Linear, torch.nn.ReLU, torch.nn.Sequential
+        self.z_dim = z_dim
+        self.encoder = chain(linear(pixels, 512), relu(), linear(512, 256), relu(), linear(256, 2 * z_dim))
+        self.decoder = chain(linear(z_dim, 256), relu(), linear(256, 512), relu(), linear(512, pixels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        loc, raw = self.encoder(x).split(self.z_dim, dim=-1)
+        scale = torch.nn.functional.softplus(raw) + 1e-5
+        z = loc + scale * torch.randn_like(loc)
+        nll = torch.nn.functional.binary_cross_entropy_with_logits(self.decoder(z), x, reduction="sum")
+        kl = 0.5 * (loc**2 + scale**2 - 1).sum() - scale.log().sum()
+        return nll + kl
+
+
+def _reference_worker(overrides: list[str], epochs: int) -> tuple[float, float, int]:
+    """In each process: the hand-written VAE in DDP, on this process's shard of the same batches as pyro-vae's."""
+    torch.set_num_threads(1)
+    import torch.distributed as dist
+
+    from pyro_vae.assemble import prepare_data
+    from pyro_vae.config import resolve_config
+    from pyro_vae.data import Shard, TrainingBatches
+
+    config = resolve_config(None, overrides)
+    data = prepare_data(config)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    torch.manual_seed(config.seed)
+    model: torch.nn.Module = _Reference(data.train.x[0].numel(), config.model.z_dim)
+    if world > 1:
+        dist.init_process_group("gloo")
+        model = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, fused=True)
+    rank, shard_rng, order_rng = int(os.environ.get("RANK", "0")), torch.Generator(), torch.Generator()
+    shard = Shard(rank, world, shard_rng) if world > 1 else None
+
+    def epoch() -> None:
+        batches = TrainingBatches(data.train, config.train.batch_size, 0, order_rng, True, shard=shard)
+        for x, _ in batches:
+            loss = model(x.flatten(1)) / len(x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+    epoch()
+    start, cpu = time.perf_counter(), time.process_time()
+    for _ in range(epochs):
+        epoch()
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    if world > 1:
+        dist.destroy_process_group()
+    return seconds, cpu, epochs * len(data.train)
+
+
+def measure(nproc: int, overrides: list[str], epochs: int, worker: Callable = _worker) -> tuple[float, float]:
     """Samples per second of process 0's wall-clock time, and per CPU second of all processes together."""
     config = LaunchConfig(
         min_nodes=1,
@@ -73,7 +137,7 @@ def measure(nproc: int, overrides: list[str], epochs: int) -> tuple[float, float
         max_restarts=0,
         monitor_interval=0.1,
     )
-    results = elastic_launch(config, _worker)(overrides, epochs)
+    results = elastic_launch(config, worker)(overrides, epochs)
     seconds, _, examples = results[0]
     return examples / seconds, examples / sum(cpu for _, cpu, _ in results.values())
 
@@ -85,6 +149,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1, help="timed epochs per measurement (after one warm-up)")
     parser.add_argument("--pairs", type=int, default=3, help="measurements with 1 and 2 processes, alternating")
     parser.add_argument("--batch-size", type=int, default=128, help="train.batch_size, per process")
+    parser.add_argument("--reference", action="store_true", help="also measure hand-written PyTorch in DDP")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
     overrides = [
@@ -99,22 +164,29 @@ def main() -> None:
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
     print(f"# overrides: {' '.join(overrides)}; {args.epochs} timed epoch(s) per measurement")
-    ratios, cpu_ratios = [], []
+    workers = {"pyro-vae": _worker, "hand-written": _reference_worker} if args.reference else {"pyro-vae": _worker}
+    ratios: dict[str, list[float]] = {name: [] for name in workers}
+    cpu_ratios: dict[str, list[float]] = {name: [] for name in workers}
     for pair in range(args.pairs):
-        load = os.getloadavg()[0]
-        (one, one_cpu), (two, two_cpu) = measure(1, overrides, args.epochs), measure(2, overrides, args.epochs)
-        ratios.append(two / one)
-        cpu_ratios.append(2 * two_cpu / one_cpu)  # what 2 idle cores would give if waiting cost nothing
+        for name, worker in workers.items():
+            load = os.getloadavg()[0]
+            (one, one_cpu) = measure(1, overrides, args.epochs, worker)
+            (two, two_cpu) = measure(2, overrides, args.epochs, worker)
+            ratios[name].append(two / one)
+            cpu_ratios[name].append(2 * two_cpu / one_cpu)  # what 2 idle cores would give if waiting cost nothing
+            print(
+                f"pair {pair + 1} {name:>12}: 1 process {one:6.0f} samples/s ({one_cpu:5.0f} per CPU s)   "
+                f"2 processes {two:6.0f} samples/s ({two_cpu:5.0f} per CPU s)   ratio {ratios[name][-1]:.2f}   "
+                f"2 x CPU efficiency {cpu_ratios[name][-1]:.2f}   (load average before: {load:.2f})",
+                flush=True,
+            )
+    for name in workers:
         print(
-            f"pair {pair + 1}: 1 process {one:6.0f} samples/s ({one_cpu:5.0f} per CPU s)   2 processes {two:6.0f} "
-            f"samples/s ({two_cpu:5.0f} per CPU s)   ratio {ratios[-1]:.2f}   2 x CPU efficiency "
-            f"{cpu_ratios[-1]:.2f}   (load average before: {load:.2f})",
-            flush=True,
+            f"{name}: median ratio 2/1: {statistics.median(ratios[name]):.2f} "
+            f"(all: {', '.join(f'{r:.2f}' for r in ratios[name])}); "
+            f"median 2 x CPU efficiency: {statistics.median(cpu_ratios[name]):.2f}"
         )
-    print(
-        f"median ratio 2/1: {statistics.median(ratios):.2f} (all: {', '.join(f'{r:.2f}' for r in ratios)}); "
-        f"median 2 x CPU efficiency: {statistics.median(cpu_ratios):.2f}; load average now {os.getloadavg()[0]:.2f}"
-    )
+    print(f"load average now {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from pyro_vae.data.loader import bernoulli_draw, draw_rows
 from pyro_vae.errors import ConfigError, TrainingError
 from pyro_vae.training import Trainer, load_checkpoint
 from pyro_vae.training.device import StepLosses, epoch_generator
-from pyro_vae.training.divergence import DivergenceCheck
+from pyro_vae.training.divergence import DivergedError, DivergenceCheck
 from pyro_vae.training.precision import Precision, network_modules
 
 SMALL = ["data.limit=200", "model.network.hidden=[16]", "eval.samples=4", "train.batch_size=32", "train.epochs=2"]
@@ -235,6 +235,24 @@ def test_step_losses_check_every_step_in_order_and_sum_the_rest():
         losses.read(check)
     assert error.value.step == 3 and check.reference == 3.0
     assert (losses.total, losses.seen) == (50.0, 20)
+
+
+def test_step_losses_add_up_the_window_over_the_processes_once_per_read():
+    calls = []
+
+    def reduce(values: torch.Tensor) -> torch.Tensor:  # two processes, the other one's losses twice this one's
+        calls.append(values.clone())
+        return 3 * values
+
+    losses = StepLosses(every=2, reduce=reduce)
+    assert not losses.add(1, torch.tensor(4.0), 8) and losses.add(2, torch.tensor(6.0), 8)
+    assert losses.read(DivergenceCheck(0.0)) == 2
+    assert len(calls) == 1 and calls[0].tolist() == [4.0, 6.0]
+    assert (losses.total, losses.seen) == (30.0, 16)
+    losses.add(3, torch.tensor(float("inf")), 8)  # a process's divergence reaches every process's check
+    with pytest.raises(DivergedError) as error:
+        losses.read(DivergenceCheck(0.0))
+    assert error.value.step == 3 and len(calls) == 2
 
 
 # -- precision -------------------------------------------------------------------------------

@@ -161,6 +161,32 @@ def test_groups_are_sharded_by_group():
         assert torch.equal(torch.cat([a, b]), batch)
 
 
+_BATCH_KINDS = {
+    "plain": lambda split, g, shard: TrainingBatches(split, 8, generator=g, shard=shard),
+    "labelled-mixing": lambda split, g, shard: TrainingBatches(
+        split, 8, labelled_per_batch=3, generator=g, shard=shard
+    ),
+    "groups": lambda split, g, shard: GroupBatches(
+        split, 2, lambda labels, gen: groups_by_label(labels, 3, gen), g, shard=shard
+    ),
+}
+
+
+@pytest.mark.parametrize("world", [2, 3], ids=["2-processes", "3-processes"])
+@pytest.mark.parametrize("kind", list(_BATCH_KINDS), ids=list(_BATCH_KINDS))
+def test_every_batch_but_the_last_is_shared_out_equally(kind, world):
+    # the trainer counts a step's examples as world x its own without asking the others, except at an epoch's last
+    labels = torch.arange(83) % 5
+    if kind == "labelled-mixing":
+        labels[10:] = -1  # 10 labelled rows cycled into every batch, 73 unlabelled
+    split = _split(83, labels)
+    shards = _shards(lambda g, shard: _BATCH_KINDS[kind](split, g, shard), world)
+    sizes = [[len(x) for x in batches] for batches in shards]
+    assert len({len(s) for s in sizes}) == 1 and len(sizes[0]) > 2
+    for step in range(len(sizes[0]) - 1):
+        assert len({s[step] for s in sizes}) == 1, f"step {step + 1}: {[s[step] for s in sizes]}"
+
+
 # -- the gradient of the global batch -----------------------------------------------------
 
 

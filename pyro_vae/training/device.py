@@ -9,11 +9,14 @@ happen where the data are.
 Reading a loss from an accelerator waits for the device to finish (a host sync), so
 the trainer keeps each step's loss on the device and reads them in windows of
 ``every`` steps (:class:`StepLosses`): one sync per window, and the divergence rule
-still sees every step, in order, and names the first that diverged.
+still sees every step, in order, and names the first that diverged. Under DDP the
+window's losses are added over the processes at the read, so the processes meet once
+per window for the losses instead of once per step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,9 +31,12 @@ __all__ = ["SYNC_EVERY", "StepLosses", "epoch_generator", "get_device_rng", "set
 SYNC_EVERY = 50
 
 
-def sync_every(device: torch.device) -> int:
-    """Steps per read of the losses: every step on the CPU (a read costs nothing there), :data:`SYNC_EVERY` else."""
-    return 1 if device.type == "cpu" else SYNC_EVERY
+def sync_every(device: torch.device, distributed: bool = False) -> int:
+    """Steps per read of the losses: :data:`SYNC_EVERY`, or every step on one CPU process (a read costs nothing there).
+
+    Under DDP a read is also an all-reduce, which costs a CPU process about as much as a small step.
+    """
+    return 1 if device.type == "cpu" and not distributed else SYNC_EVERY
 
 
 def epoch_generator(data_rng: torch.Generator, device: torch.device) -> torch.Generator:
@@ -66,6 +72,9 @@ class StepLosses:
     ----------
     every
         Steps per window: :meth:`add` says when a window is full.
+    reduce
+        Adds the window's losses (a 1-D tensor, one per step) over the processes (an all-reduce);
+        ``None`` on one process.
     total
         Sum of the losses read so far (nats; a Python float, so the epoch's mean is exact to float64).
     seen
@@ -73,12 +82,16 @@ class StepLosses:
     """
 
     every: int
+    reduce: Callable[[Tensor], Tensor] | None = None
     total: float = 0.0
     seen: int = 0
     _pending: list[tuple[int, Tensor, int]] = field(default_factory=list)
 
     def add(self, step: int, loss: Tensor, examples: int) -> bool:
-        """Keep step ``step``'s summed loss over ``examples`` examples; returns whether the window is full."""
+        """Keep step ``step``'s summed loss; returns whether the window is full.
+
+        ``examples`` counts the examples of every process (what the loss sums over once :attr:`reduce` added it up).
+        """
         self._pending.append((step, loss.detach(), examples))
         return len(self._pending) >= self.every
 
@@ -92,10 +105,11 @@ class StepLosses:
         """
         if not self._pending:
             return 0
-        if len(self._pending) == 1:  # reading every step (the CPU): no stacking
+        if len(self._pending) == 1 and self.reduce is None:  # reading every step (one CPU process): no stacking
             values = [self._pending[0][1].item()]
         else:
-            values = torch.stack([loss for _, loss, _ in self._pending]).tolist()
+            stacked = torch.stack([loss for _, loss, _ in self._pending])
+            values = (stacked if self.reduce is None else self.reduce(stacked)).tolist()
         pending, self._pending = self._pending, []
         for (step, _, examples), value in zip(pending, values, strict=True):
             try:

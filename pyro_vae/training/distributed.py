@@ -5,7 +5,7 @@ starts the same through torchrun's own launcher) runs ``N`` copies of the comman
 joins the process group (:func:`joined`: gloo on CPU, NCCL on CUDA), draws its own
 shard of every batch (:class:`~pyro_vae.data.Shard`) and computes the loss through
 ``DistributedDataParallel``, which averages the gradients. The loss is scaled so the
-averaged gradient is that of one process on the global batch (:meth:`TrainingProcesses.totals`).
+averaged gradient is that of one process on the global batch (:meth:`TrainingProcesses.global_examples`).
 Process 0 decides (validation, early stopping) and writes the run directory; the others
 follow its decisions (:func:`~pyro_vae._ranks.broadcast`).
 
@@ -171,10 +171,13 @@ class TrainingProcesses:
     seed
         The run's seed: the batch order is the same in every process; the model's draws and the
         data's noise get streams of their own in every process but 0 (:func:`rank_seed`).
+    device
+        Where the run trains (the tensors of the collectives live there: NCCL needs them on the GPU).
     """
 
-    def __init__(self, ranks: Ranks, seed: int) -> None:
+    def __init__(self, ranks: Ranks, seed: int, device: torch.device | None = None) -> None:
         self.ranks, self.seed = ranks, seed
+        self.device = torch.device("cpu") if device is None else device
         #: this process's data noise (binarization, shifts) under DDP; one process draws it from the batch order's
         self.noise = torch.Generator()
         self.seed_streams()
@@ -209,18 +212,26 @@ class TrainingProcesses:
                 loss, device_ids=ids, broadcast_buffers=False, static_graph=True, gradient_as_bucket_view=True
             )
 
-    def totals(self, loss: Tensor, examples: int) -> tuple[Tensor, int]:
-        """The summed loss (detached, on its device) and the number of examples of this step over all processes.
+    def global_examples(self, examples: int, equal_shares: bool) -> int:
+        """How many examples this step's batch holds over all processes; this process holds ``examples``.
 
-        One all-reduce when several processes train; on one process nothing is read from the device.
-        Each process's loss divided by ``totals[1] / world`` makes DDP's average of the gradients the
+        With ``equal_shares`` every process holds as many as this one (every step of an epoch
+        but its last: :func:`~pyro_vae.data.loader.shard_batches` cuts full global batches into
+        equal parts), so nothing is asked of the others; else one all-reduce. Each process's
+        loss divided by ``global_examples / world`` makes DDP's average of the gradients the
         gradient of the summed loss over all processes per example: one process on the global batch.
         """
-        if not self.ranks.distributed:
-            return loss.detach(), examples
-        both = torch.stack([loss.detach().double(), torch.tensor(float(examples), device=loss.device).double()])
+        if not self.ranks.distributed or equal_shares:
+            return examples * self.ranks.world
+        count = torch.tensor([float(examples)], dtype=torch.float64, device=self.device)
+        dist.all_reduce(count)
+        return int(count.item())
+
+    def add_up(self, values: Tensor) -> Tensor:
+        """``values`` added over all processes (one all-reduce, in float64; returned in ``values``' dtype)."""
+        both = values.detach().double()
         dist.all_reduce(both)
-        return both[0].to(loss.dtype), int(both[1].item())
+        return both.to(values.dtype)
 
     def from_main(self, value: Any) -> Any:
         """Process 0's ``value`` in every process: its decisions (validation figures, early stopping)."""

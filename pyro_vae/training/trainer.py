@@ -123,7 +123,9 @@ class Trainer:
             )
         self.estimator = estimator
         self._place()
-        self.processes = TrainingProcesses(Ranks.current(), config.seed)
+        self.processes = TrainingProcesses(Ranks.current(), config.seed, self.device)
+        #: steps between reads of the losses (one host sync, and under DDP one all-reduce, each)
+        self.sync_every = sync_every(self.device, self.processes.ranks.distributed)
         self.loss = estimator(vae.model, vae.guide)
         critic = vae.critic_parameters()
         if critic and self.processes.ranks.distributed:
@@ -166,30 +168,31 @@ class Trainer:
             compile_networks(networks)
         self.precision = Precision(str(self.config.train.precision), self.device)
         self.precision.apply(networks)
-        #: steps between reads of the losses (one host sync each)
-        self.sync_every = sync_every(self.device)
 
     # -- one step, one epoch -------------------------------------------------------------
 
-    def train_step(self, x: torch.Tensor, y: torch.Tensor | None, beta: float) -> torch.Tensor:
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor | None, beta: float, equal_shares: bool = False
+    ) -> torch.Tensor:
         """One gradient step on batch ``x`` (labels ``y``: :meth:`VAE.loss_labels`).
 
         A model with a critic then takes the critic's step on the same batch (alternating, Mathieu et al. 2016).
-        Returns the summed loss over all processes (one all-reduce when several train), detached and left on
-        the device: on one process nothing here waits for the device. :attr:`step_examples` is the number
-        of examples it sums over. The caller checks it for divergence
-        (:class:`~pyro_vae.training.device.StepLosses`).
+        Returns this process's summed loss, detached and left on the device: nothing here waits for the
+        device. :attr:`step_examples` is the number of examples of the step over all processes; with
+        ``equal_shares`` (every process holds as many examples as this one) it is known without asking
+        the others, else one all-reduce finds it when several train. The caller adds the processes'
+        losses and checks them for divergence (:class:`~pyro_vae.training.device.StepLosses`).
         """
         with local_params(), pyro.validation_enabled(self.config.train.validate_distributions):
             loss = self.step_loss(x, kl_weight=beta) if y is None else self.step_loss(x, y, kl_weight=beta)
-        total, self.step_examples = self.processes.totals(loss, self.vae.examples_in(x))
+        self.step_examples = self.processes.global_examples(self.vae.examples_in(x), equal_shares)
         # DDP averages the processes' gradients: each divides by its share of the examples
         self.precision.backward(loss / (self.step_examples / self.processes.ranks.world))
         self.precision.step(self.optimizer, self.loss.parameters(), self.config.train.grad_clip)
         self.optimizer.zero_grad(set_to_none=True)
         if self.critic_optimizer is not None:
             self._critic_step(x, y)
-        return total
+        return loss.detach()
 
     def _critic_step(self, x: torch.Tensor, y: torch.Tensor | None) -> None:
         """One step of the critic on its own loss (:meth:`VAE.critic_loss`), averaged over the batch's examples."""
@@ -208,15 +211,17 @@ class Trainer:
         if shard is not None:  # the process's noise drawn where the batches are (seeded from its CPU stream)
             shard = replace(shard, noise=epoch_generator(shard.noise, self.device))
         batches = self.vae.training_batches(self.data.train, self.config, generator, dynamic, shard=shard)
-        losses, beta, waiting = StepLosses(self.sync_every), 1.0, [0.0]
+        reduce = self.processes.add_up if self.processes.ranks.distributed else None
+        losses, beta, waiting = StepLosses(self.sync_every, reduce), 1.0, [0.0]
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
         with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
-            for x, y in timed(prefetch(batches), waiting):
+            for index, (x, y) in enumerate(timed(prefetch(batches), waiting), start=1):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
-                loss = self.train_step(x, self.vae.loss_labels(y), beta)
+                # every batch but an epoch's last is cut in equal shares (see Shard)
+                loss = self.train_step(x, self.vae.loss_labels(y), beta, equal_shares=index < len(batches))
                 if losses.add(self.step, loss, self.step_examples):
                     _advance(bar, losses.read(self.divergence), losses)
             _advance(bar, losses.read(self.divergence), losses)
