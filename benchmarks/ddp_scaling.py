@@ -44,11 +44,18 @@ import torch
 from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
 
+def _one_core_each() -> None:
+    """With ``PIN_CORES=1``: this process and every thread it starts later run on core ``LOCAL_RANK`` only."""
+    if os.environ.get("PIN_CORES") == "1":
+        os.sched_setaffinity(0, {int(os.environ.get("LOCAL_RANK", "0"))})
+
+
 def _worker(overrides: list[str], epochs: int) -> tuple[float, float, int]:
     """In each process: train ``1 + epochs`` epochs; the wall and CPU seconds of the timed ones, and their examples.
 
     CPU seconds are this process's, all its threads (gloo's, the batch prefetcher's) included.
     """
+    _one_core_each()
     torch.set_num_threads(1)
     from pyro_vae.assemble import initial_vae, prepare_data
     from pyro_vae.config import resolve_config
@@ -88,6 +95,7 @@ class _Reference(torch.nn.Module):
 
 def _reference_worker(overrides: list[str], epochs: int) -> tuple[float, float, int]:
     """In each process: the hand-written VAE in DDP, on this process's shard of the same batches as pyro-vae's."""
+    _one_core_each()
     torch.set_num_threads(1)
     import torch.distributed as dist
 
@@ -150,8 +158,12 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3, help="measurements with 1 and 2 processes, alternating")
     parser.add_argument("--batch-size", type=int, default=128, help="train.batch_size, per process")
     parser.add_argument("--reference", action="store_true", help="also measure hand-written PyTorch in DDP")
+    parser.add_argument(
+        "--pin", action="store_true", help="one core per process (process i on core i, its threads too)"
+    )
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"
+    os.environ["PIN_CORES"] = "1" if args.pin else "0"  # read by each process (torchrun's launcher passes it on)
     overrides = [
         "data.name=mnist",
         f"data.root={os.path.abspath(args.root)}",
@@ -163,7 +175,7 @@ def main() -> None:
         f"# {datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()}-core CPU, "
         f"Python {platform.python_version()}, torch {torch.__version__}"
     )
-    print(f"# overrides: {' '.join(overrides)}; {args.epochs} timed epoch(s) per measurement")
+    print(f"# overrides: {' '.join(overrides)}; {args.epochs} timed epoch(s) per measurement; pinned: {args.pin}")
     workers = {"pyro-vae": _worker, "hand-written": _reference_worker} if args.reference else {"pyro-vae": _worker}
     ratios: dict[str, list[float]] = {name: [] for name in workers}
     cpu_ratios: dict[str, list[float]] = {name: [] for name in workers}

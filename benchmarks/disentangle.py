@@ -9,7 +9,9 @@ scores along the way (scoring time is not counted in the budget).
 
 - ``shapes``: pairs sharing a random number of factors (``data.groups = "pairs"``);
   ``ada_gvae`` against ``vae`` and the beta-VAE (``vae`` with ``model.beta``); every
-  disentanglement score of :mod:`pyro_vae.evaluation.disentanglement`.
+  disentanglement score of :mod:`pyro_vae.evaluation.disentanglement`. ``--network``
+  picks the MLP (512-256) or the convolutional networks (32 and 64 channels, 256 units)
+  for every model alike.
 - ``mnist`` (``--data-root`` holding ``MNIST/raw``): ``group_vae`` on groups sharing the
   digit; the digit predicted from ``s`` and from ``z`` (logistic regression), and the
   share of swapped images (content of one test image, style of another) that a
@@ -42,9 +44,13 @@ SHAPES = [
     "data.image_size=32",
     "data.n=20000",
     "model.z_dim=10",
-    "model.network.hidden=[512,256]",
     "eval.samples=10",
 ]
+#: ``--network``: the encoder and decoder of every shapes model (the same for all, like for like)
+NETWORKS = {
+    "mlp": "model.network.hidden=[512,256]",
+    "conv": 'model.network={name="conv", channels=[32, 64], fc=256}',
+}
 SHAPES_MODELS = {
     "ada_gvae": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0"],
     "ada_gvae_beta4": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0", "model.beta=4"],
@@ -107,7 +113,7 @@ def _report(name: str, trainer: Trainer) -> None:
 def shapes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     rows = {}
     for name in args.model or list(SHAPES_MODELS):
-        overrides = [*SHAPES, *SHAPES_MODELS[name], *args.set]
+        overrides = [*SHAPES, NETWORKS[args.network], *SHAPES_MODELS[name], *args.set]
         report = functools.partial(_report, name)
         trainer = train_for(overrides, args.minutes, args.report_every, report)
         rows[name] = _shapes_row(trainer)
@@ -176,6 +182,7 @@ def main() -> None:
     parser.add_argument("dataset", choices=["shapes", "mnist"])
     parser.add_argument("--minutes", type=float, default=30.0, help="training CPU time per model (one thread)")
     parser.add_argument("--model", action="append", choices=list(SHAPES_MODELS), help="shapes: this model only")
+    parser.add_argument("--network", choices=list(NETWORKS), default="mlp", help="shapes: the networks")
     parser.add_argument("--report-every", type=float, default=0.0, help="print scores every this many minutes")
     parser.add_argument("--set", action="append", default=[], help="extra config override (repeatable)")
     parser.add_argument("--data-root", default="../shared/data", help="folder holding MNIST/raw (mnist)")

@@ -12,6 +12,7 @@ from pyro import poutine
 from pyro_vae.guides.ada_gvae import adaptive_share, normal_kl_per_dim
 from pyro_vae.guides.vae import VAEGuide
 from pyro_vae.models.vae import VAEModel
+from small_shapes import small_shapes
 
 import pyro_vae
 from pyro_vae.assemble import initial_vae, prepare_data
@@ -19,21 +20,7 @@ from pyro_vae.config import resolve_config
 from pyro_vae.evaluation import evaluate_split
 from pyro_vae.vae import VAE
 
-SHAPES = {
-    "data.name": "shapes",
-    "data.image_size": 12,
-    "data.n": 400,
-    "data.scales": 2,
-    "data.orientations": 2,
-    "data.positions": 3,
-    "model.kind": "ada_gvae",
-    "model.z_dim": 4,
-    "data.groups": "pairs",
-    "model.network": {"name": "mlp", "hidden": [16]},
-    "train.epochs": 1,
-    "train.batch_size": 16,
-    "eval.samples": 4,
-}
+SHAPES = small_shapes(model__kind="ada_gvae", model__z_dim=4, data__groups="pairs")
 
 
 def test_the_per_dimension_kl_is_the_normal_kl():

@@ -19,6 +19,7 @@ import torch
 from pyro import poutine
 from pyro_vae.guides.group_vae import GroupVAEGuide
 from pyro_vae.models.group_vae import GroupVAEModel
+from small_shapes import small_shapes
 from torch import nn
 from torch.nn.functional import cross_entropy, softplus
 
@@ -100,23 +101,14 @@ def test_the_adversary_term_is_its_cross_entropy_with_the_gradient_into_z_revers
 
 # -- in training ------------------------------------------------------------------------------------------------
 
-SHAPES = {
-    "data.name": "shapes",
-    "data.image_size": 12,
-    "data.n": 400,
-    "data.scales": 2,
-    "data.orientations": 2,
-    "data.positions": 3,
-    "model.kind": "group_vae",
-    "model.z_dim": 2,
-    "model.s_dim": 2,
-    "model.network": {"name": "mlp", "hidden": [16]},
-    "model.adversary": 5.0,
-    "model.swap_adversary": 1.0,
-    "train.batch_size": 16,
-    "eval.samples": 4,
-    "seed": 2,
-}
+SHAPES = small_shapes(
+    model__kind="group_vae",
+    model__z_dim=2,
+    model__s_dim=2,
+    model__adversary=5.0,
+    model__swap_adversary=1.0,
+    seed=2,
+)
 
 
 def _trainer(**overrides):
@@ -176,8 +168,8 @@ def test_the_critic_learns_which_images_match_their_condition(condition):
 def test_a_run_with_adversaries_resumes_exactly(tmp_path):
     import pyro_vae
 
-    straight = pyro_vae.fit(**SHAPES, **{"train.epochs": 2}, out=tmp_path / "straight", progress=False, pictures=False)
-    pyro_vae.fit(**SHAPES, **{"train.epochs": 1}, out=tmp_path / "split", progress=False, pictures=False)
+    straight = pyro_vae.fit(**{**SHAPES, "train.epochs": 2}, out=tmp_path / "straight", progress=False, pictures=False)
+    pyro_vae.fit(**SHAPES, out=tmp_path / "split", progress=False, pictures=False)
     resumed = pyro_vae.resume(tmp_path / "split", overrides=["train.epochs=2"], pictures=False)
     a, b = straight.vae.state_dict(), resumed.vae.state_dict()
     assert any("critic" in k for k in a) and a.keys() == b.keys()
@@ -218,5 +210,5 @@ def test_adversaries_that_cannot_work_are_refused_before_the_run_directory(tmp_p
 
     options = {k: v for k, v in {**SHAPES, **overrides}.items() if v is not None}
     with pytest.raises(pyro_vae.ConfigError, match=re.escape(message)):
-        pyro_vae.fit(**options, **{"train.epochs": 1}, out=tmp_path / "run", progress=False)
+        pyro_vae.fit(**options, out=tmp_path / "run", progress=False)
     assert not (tmp_path / "run").exists()

@@ -17,6 +17,7 @@ import torch
 from pyro import poutine
 from pyro_vae.guides.group_vae import CONTENT_POOLING, GroupVAEGuide, average_pool, product_of_gaussians
 from pyro_vae.models.group_vae import GroupVAEModel
+from small_shapes import small_shapes
 from torch import nn
 
 from pyro_vae.likelihoods import LIKELIHOODS
@@ -145,21 +146,7 @@ def test_one_member_groups_reduce_to_a_vae_with_a_joint_code():
 
 # -- the model kind ``group_vae`` -------------------------------------------------------------------------------
 
-SHAPES = {
-    "data.name": "shapes",
-    "data.image_size": 12,
-    "data.n": 400,
-    "data.scales": 2,
-    "data.orientations": 2,
-    "data.positions": 3,
-    "model.kind": "group_vae",
-    "model.z_dim": 2,
-    "model.s_dim": 2,
-    "model.network": {"name": "mlp", "hidden": [16]},
-    "train.epochs": 1,
-    "train.batch_size": 16,
-    "eval.samples": 4,
-}
+SHAPES = small_shapes(model__kind="group_vae", model__z_dim=2, model__s_dim=2)
 
 
 @pytest.mark.parametrize(

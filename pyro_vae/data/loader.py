@@ -38,7 +38,9 @@ class Shard:
     (seeded alike in every process) and cuts global batches of ``world * batch_size``
     rows; process ``rank`` keeps part ``rank`` of each (:func:`torch.tensor_split`:
     ``batch_size`` rows of a full batch, the remainder of the last one shared as evenly
-    as it goes). Its noise (binarization, shifts, resampled features) comes from its own
+    as it goes). Every batch but an epoch's last therefore holds as many rows in every
+    process, which lets a process count a step's examples over all processes without
+    asking them. Its noise (binarization, shifts, resampled features) comes from its own
     ``noise`` generator, so the processes draw independent noise.
 
     Attributes
