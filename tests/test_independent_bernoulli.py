@@ -67,14 +67,18 @@ def test_the_bernoulli_likelihood_uses_it_and_keeps_its_mean():
     torch.testing.assert_close(likelihood.mean(params), torch.sigmoid(logits))
 
 
-def test_no_event_dimensions_scores_each_value():
+@pytest.mark.parametrize("training", [False, True], ids=["evaluation", "training"])
+def test_no_event_dimensions_scores_each_value(training):
     logits, images = _logits_and_images(torch.float64)
-    ours = IndependentBernoulli(logits, 0).log_prob(images)
+    ours = IndependentBernoulli(logits.requires_grad_(training), 0).log_prob(images).detach()
     torch.testing.assert_close(ours, dist.Bernoulli(logits=logits).log_prob(images.expand_as(logits)))
 
 
 def test_evaluation_and_training_score_alike():
-    """Without gradients the softplus sum is grouped (faster); the two paths differ only by rounding."""
+    """Without gradients the softplus sum is grouped; with them, binary cross-entropy (its backward is fused).
+
+    The two paths differ only by rounding.
+    """
     logits, images = _logits_and_images(torch.float32)
     with torch.no_grad():
         evaluated = IndependentBernoulli(logits, 3).log_prob(images)

@@ -7,6 +7,13 @@ separately: the same value up to float rounding, in less time (4.2-4.3 ms
 against 5.0-7.2 ms for 1,337 MNIST-sized images on one core of the 2-core
 development machine, best of 60 calls, in two runs). Without gradients (evaluation)
 the softplus sum takes one logarithm per group of pixels (:func:`softplus_sum`).
+
+When the logits need a gradient (training), the element-wise
+``binary_cross_entropy_with_logits`` is kept: its backward pass is one fused
+``sigmoid(l) - x``, where the two sums need softplus's backward, a product's and
+a sum's (forward and backward on 512 MNIST-sized images, one thread: 9.2-10.6 ms
+against 10.9-11.7 ms, 100 calls in each of three alternating rounds, on the
+loaded 2-core development machine).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from __future__ import annotations
 import pyro.distributions as dist
 import torch
 from torch import Tensor
-from torch.nn.functional import softplus
+from torch.nn.functional import binary_cross_entropy_with_logits, softplus
 
 from pyro_vae.distributions._softplus_sum import softplus_sum
 
@@ -47,6 +54,10 @@ class IndependentBernoulli(dist.Independent):
         if self._validate_args:
             self._validate_sample(value)
         dims = self.reinterpreted_batch_ndims
+        if torch.is_grad_enabled() and self.logits.requires_grad:  # training: the fused backward
+            logits, value = torch.broadcast_tensors(self.logits, value)
+            log_p = -binary_cross_entropy_with_logits(logits, value, reduction="none")
+            return log_p.sum(tuple(range(-dims, 0))) if dims else log_p
         if dims == 0:
             return value * self.logits - softplus(self.logits)
         return (value * self.logits).sum(tuple(range(-dims, 0))) - softplus_sum(self.logits, dims)
