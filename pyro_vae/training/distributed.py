@@ -229,9 +229,9 @@ class TrainingProcesses:
 
     def add_up(self, values: Tensor) -> Tensor:
         """``values`` added over all processes (one all-reduce, in float64; returned in ``values``' dtype)."""
-        both = values.detach().double()
-        dist.all_reduce(both)
-        return both.to(values.dtype)
+        summed = values.detach().double()
+        dist.all_reduce(summed)
+        return summed.to(values.dtype)
 
     def from_main(self, value: Any) -> Any:
         """Process 0's ``value`` in every process: its decisions (validation figures, early stopping)."""
