@@ -187,6 +187,22 @@ def test_every_batch_but_the_last_is_shared_out_equally(kind, world):
         assert len({s[step] for s in sizes}) == 1, f"step {step + 1}: {[s[step] for s in sizes]}"
 
 
+@pytest.mark.parametrize(
+    ("world", "local", "threads", "expected"),
+    [(1, 1, 1, True), (2, 2, 1, True), (4, 4, 1, False), (2, 2, 2, False), (8, 2, 1, True)],
+    ids=["one-process", "two-of-four-cores", "every-core-taken", "threads-take-the-rest", "two-per-node"],
+)
+def test_batches_are_drawn_ahead_only_with_a_core_to_spare(monkeypatch, world, local, threads, expected):
+    from pyro_vae._ranks import Ranks
+    from pyro_vae.training import distributed
+
+    monkeypatch.setattr(distributed, "_usable_cores", lambda: 4)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(local))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: threads)
+    processes = distributed.TrainingProcesses(Ranks(0, world), seed=0, device=torch.device("cpu"))
+    assert processes.spare_core() is expected
+
+
 # -- the gradient of the global batch -----------------------------------------------------
 
 

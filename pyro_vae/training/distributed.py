@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -161,6 +162,13 @@ def _is_collective_failure(error: BaseException) -> bool:
     return any(mark in text for mark in ("gloo", "Gloo", "NCCL", "Connection closed", "Timed out", "timed out"))
 
 
+def _usable_cores() -> int:
+    """The cores this process may run on (its affinity mask on Linux; every core elsewhere)."""
+    if sys.platform.startswith("linux"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 class TrainingProcesses:
     """What the trainer shares with the other processes: nothing on one process.
 
@@ -232,6 +240,20 @@ class TrainingProcesses:
         summed = values.detach().double()
         dist.all_reduce(summed)
         return summed.to(values.dtype)
+
+    def spare_core(self) -> bool:
+        """Whether a core is left for drawing batches in a background thread beside the training step.
+
+        On one process, or on an accelerator, yes. When several CPU processes train on this machine
+        and their intra-op threads (``LOCAL_WORLD_SIZE`` x ``torch.get_num_threads()``) take every
+        core this process may run on, no: the drawing thread would take time from a training step
+        that the other processes wait for (MNIST, batch 1024 per process, 2 processes on 2 cores:
+        14.3 thousand samples/s with the thread, 16.8 thousand without; ``benchmarks/RESULTS.md``).
+        """
+        if not self.ranks.distributed or self.device.type != "cpu":
+            return True
+        local = int(os.environ.get("LOCAL_WORLD_SIZE", self.ranks.world))
+        return local * torch.get_num_threads() < _usable_cores()
 
     def from_main(self, value: Any) -> Any:
         """Process 0's ``value`` in every process: its decisions (validation figures, early stopping)."""

@@ -217,7 +217,8 @@ class Trainer:
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
         with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
-            for index, (x, y) in enumerate(timed(prefetch(batches), waiting), start=1):
+            drawn = prefetch(batches) if self.processes.spare_core() else batches
+            for index, (x, y) in enumerate(timed(drawn, waiting), start=1):
                 self.step += 1
                 beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
                 # every batch but an epoch's last is cut in equal shares (see Shard)
