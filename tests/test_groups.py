@@ -102,6 +102,17 @@ def test_group_batches_stack_members_and_redraw_each_epoch():
     assert not torch.equal(torch.cat([b[0] for b in epoch]), torch.cat([b[0] for b in again]))
 
 
+def test_asking_the_length_during_an_epoch_draws_no_new_groups():
+    split = Split(torch.arange(40, dtype=torch.float32)[:, None], torch.arange(40) % 4)
+    generator = _gen()
+    batches = GroupBatches(split, 3, lambda labels, g: groups_by_label(labels, 5, g), generator)
+    drawn = iter(batches)
+    first = next(drawn)
+    state = generator.get_state()
+    assert len(batches) == 3 and torch.equal(generator.get_state(), state)  # the epoch's own table
+    assert len([first, *drawn]) == 3
+
+
 def test_group_batches_need_labels():
     with pytest.raises(DataError, match="groups are formed from labels, but this data has none"):
         GroupBatches(Split(torch.zeros(4, 2), None), 2, lambda labels, g: groups_by_label(labels, 2, g))

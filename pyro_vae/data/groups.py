@@ -176,6 +176,7 @@ class GroupBatches:
         labels = split.labels
         self.labels = labels if label_column is None else labels.reshape(len(labels), -1)[:, label_column]
         self._table: Tensor | None = None
+        self._iterated = False
 
     def _draw_table(self) -> Tensor:
         """The epoch's groups, drawn on the host (from a generator seeded by the epoch's, when that is on a device)."""
@@ -191,7 +192,9 @@ class GroupBatches:
         return sharded_count(len(self._draw_table()), self._global_size, self.shard)
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        table, self._table = self._draw_table(), None  # the next epoch draws new groups
+        if self._iterated:  # another epoch: new groups (the length asked during an epoch stays that epoch's)
+            self._table = None
+        table, self._iterated = self._draw_table(), True
         noise = self.generator if self.shard is None else self.shard.noise
         for rows in shard_batches(table, self._global_size, self.shard):
             x = draw_rows(self.split, rows.flatten(), noise, self.dynamic, self.shift)

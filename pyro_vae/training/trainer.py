@@ -216,13 +216,14 @@ class Trainer:
         desc = f"epoch {self.epoch + 1}/{cfg.epochs}"
         # disable=None: no bar when output is not a terminal (logs, CI)
         disable = None if self.progress else True
-        with tqdm(total=len(batches), desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
+        steps = len(batches)  # once: a group batcher's length is its epoch's table of groups
+        with tqdm(total=steps, desc=desc, disable=disable, leave=False, dynamic_ncols=True) as bar:
             drawn = prefetch(batches) if self.processes.spare_core() else batches
             for index, (x, y) in enumerate(timed(drawn, waiting), start=1):
                 self.step += 1
-                beta = kl_weight(self.step, len(batches), cfg.kl_warmup_epochs) * self.vae.beta
+                beta = kl_weight(self.step, steps, cfg.kl_warmup_epochs) * self.vae.beta
                 # every batch but an epoch's last is cut in equal shares (see Shard)
-                loss = self.train_step(x, self.vae.loss_labels(y), beta, equal_shares=index < len(batches))
+                loss = self.train_step(x, self.vae.loss_labels(y), beta, equal_shares=index < steps)
                 if losses.add(self.step, loss, self.step_examples):
                     _advance(bar, losses.read(self.divergence), losses)
             _advance(bar, losses.read(self.divergence), losses)
