@@ -100,10 +100,16 @@ def _print_row(name: str, row: dict[str, Any]) -> None:
 
 
 def _shapes_row(trainer: Trainer) -> dict[str, Any]:
-    from pyro_vae.evaluation.groups import code_metrics
+    from pyro_vae.evaluation.groups import code_metrics, factor_gaps
 
     minutes = trainer.train_seconds / 60
-    return {"epochs": trainer.epoch, "cpu_minutes": minutes, **code_metrics(trainer.vae, trainer.data)}
+    gaps = [round(g, 3) for g in factor_gaps(trainer.vae, trainer.data)]
+    return {
+        "epochs": trainer.epoch,
+        "cpu_minutes": minutes,
+        **code_metrics(trainer.vae, trainer.data),
+        "mig_per_factor": gaps,
+    }
 
 
 def _report(name: str, trainer: Trainer) -> None:

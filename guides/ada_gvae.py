@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import pyro
-import pyro.distributions as dist
 import torch
 from pyro import poutine
 from pyro.nn import PyroModule
 from pyro_vae.guides.group_vae import CONTENT_POOLING
 from pyro_vae.guides.vae import VAEGuide
 from torch import Tensor
+
+from pyro_vae.distributions import DiagonalNormal
 
 __all__ = ["AdaptivePairGuide", "adaptive_share", "normal_kl_per_dim"]
 
@@ -89,4 +90,4 @@ class AdaptivePairGuide(PyroModule):
         loc, scale, _ = self.pair_posteriors(x)
         with pyro.plate("groups", x.shape[0], dim=-2), pyro.plate("members", 2, dim=-1):
             with poutine.scale(scale=kl_weight):
-                return pyro.sample("z", dist.Normal(loc, scale).to_event(1))
+                return pyro.sample("z", DiagonalNormal(loc, scale))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pyro
-import pyro.distributions as dist
 import torch
 from pyro import poutine
 from pyro.nn import PyroModule
@@ -13,6 +12,8 @@ from pyro_vae.guides.posteriors import MIN_SCALE
 from pyro_vae.guides.ss_vae import reverse_gradient
 from torch import Tensor, nn
 from torch.nn.functional import log_softmax, softplus
+
+from pyro_vae.distributions import DiagonalNormal
 
 __all__ = ["CONTENT_POOLING", "GroupVAEGuide", "MemberGuide", "average_pool", "product_of_gaussians"]
 
@@ -102,12 +103,12 @@ class GroupVAEGuide(PyroModule):
         s_loc, s_scale, z_loc, z_scale = (t.squeeze(1) for t in self.members(x.unsqueeze(1)))
         return torch.cat([s_loc, z_loc], -1), torch.cat([s_scale, z_scale], -1)
 
-    def posteriors(self, x: Tensor) -> tuple[dist.Normal, dist.Normal]:
+    def posteriors(self, x: Tensor) -> tuple[DiagonalNormal, DiagonalNormal]:
         """``q(s | x_g)`` with batch shape ``(B, 1)`` and ``q(z | x)`` with batch shape ``(B, G)``; events 1-D."""
         s_loc, s_scale, z_loc, z_scale = self.members(x)
         loc, scale = CONTENT_POOLING[self.pooling](s_loc, s_scale)
-        content = dist.Normal(loc.unsqueeze(-2), scale.unsqueeze(-2)).to_event(1)
-        return content, dist.Normal(z_loc, z_scale).to_event(1)
+        content = DiagonalNormal(loc.unsqueeze(-2), scale.unsqueeze(-2))
+        return content, DiagonalNormal(z_loc, z_scale)
 
     def forward(self, x: Tensor, y: Tensor | None = None, kl_weight: float = 1.0) -> tuple[Tensor, Tensor]:
         """Sample ``s`` per group, ``z`` per member of groups ``x`` ``(B, G, *event_shape)``; the model's signature."""
@@ -147,6 +148,6 @@ class MemberGuide:
         """Sample ``s`` and ``z`` for examples ``x`` ``(B, *event_shape)``; the member model's signature."""
         s_loc, s_scale, z_loc, z_scale = (t.squeeze(1) for t in self.group.members(x.unsqueeze(1)))
         with pyro.plate("data", x.shape[0], dim=-1), poutine.scale(scale=kl_weight):
-            s = pyro.sample("s", dist.Normal(s_loc, s_scale).to_event(1))
-            z = pyro.sample("z", dist.Normal(z_loc, z_scale).to_event(1))
+            s = pyro.sample("s", DiagonalNormal(s_loc, s_scale))
+            z = pyro.sample("z", DiagonalNormal(z_loc, z_scale))
         return s, z

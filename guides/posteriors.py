@@ -14,7 +14,7 @@ import pyro.distributions as dist
 from torch import Tensor, nn
 from torch.nn.functional import softplus
 
-from pyro_vae.distributions import BernoulliCode
+from pyro_vae.distributions import BernoulliCode, DiagonalNormal
 
 __all__ = [
     "MIN_SCALE",
@@ -68,7 +68,7 @@ class NormalPosterior(PosteriorFamily):
 
     def distribution(self, features: Tensor) -> dist.TorchDistribution:
         loc, raw = features.split(self.dim, dim=-1)
-        return dist.Normal(loc, softplus(raw) + MIN_SCALE).to_event(1)
+        return DiagonalNormal(loc, softplus(raw) + MIN_SCALE)
 
 
 class BernoulliPosterior(PosteriorFamily):

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 from torch.nn.functional import cross_entropy, linear, softplus
 
 from pyro_vae.data.loader import random_shift
+from pyro_vae.distributions import DiagonalNormal
 from pyro_vae.label_groups import label_groups
 
 __all__ = ["AuxiliaryTerms", "SSVAEGuide", "reverse_gradient"]
@@ -130,7 +131,7 @@ class SSVAEGuide(PyroModule):
     def posterior(self, features: Tensor, labels: list[Tensor]) -> dist.TorchDistribution:
         """``q(z | x, y)`` from body features and label values (enumerated dimensions broadcast)."""
         loc, raw = self.head[2:](self._first_layer(features, labels)).split(self.z_dim, dim=-1)
-        return dist.Normal(loc, softplus(raw) + MIN_SCALE).to_event(1)
+        return DiagonalNormal(loc, softplus(raw) + MIN_SCALE)
 
     def _first_layer(self, features: Tensor, labels: list[Tensor]) -> Tensor:
         """``Linear(act([features, one_hot(y_1), ...]))``, the features' part computed once for all labels.

@@ -16,6 +16,7 @@ from pyro_vae.evaluation.disentanglement import (
     disentanglement_metrics,
     factor_vae_score,
     mutual_information_gap,
+    mutual_information_gaps,
     mutual_information_matrix,
     sap_score,
 )
@@ -60,6 +61,17 @@ def test_the_mutual_information_of_a_copied_factor_is_its_entropy():
     # I(v; v) = H(v) = log(levels) for a uniform factor, up to the sample's deviation from uniform
     np.testing.assert_allclose(np.diag(mi), np.log(LEVELS), atol=0.01)
     assert (mi[~np.eye(3, dtype=bool)] < 0.02).all()
+
+
+def test_the_gap_of_each_factor_is_its_own():
+    factors = _factors(4000, 3)
+    codes = factors.astype(float)
+    codes[:, 2] = 0.0  # the third factor is in no dimension: a gap of 0 between two uninformative dimensions
+    factors = np.concatenate([factors, np.zeros((len(factors), 1), dtype=int)], axis=1)  # a constant factor
+    gaps = mutual_information_gaps(codes, factors)
+    np.testing.assert_allclose(gaps[:2], 1.0, atol=0.01)
+    assert abs(gaps[2]) < 0.01 and np.isnan(gaps[3])
+    assert mutual_information_gap(codes, factors) == pytest.approx(np.mean(gaps[:3]))
 
 
 def test_a_code_equal_to_the_factors_scores_near_one(scores):

@@ -1,7 +1,15 @@
 """Distributions of latent codes that Pyro lacks in the shape pyro-vae needs."""
 
 from pyro_vae.distributions.bernoulli_code import BernoulliCode, RelaxedBernoulliCode
+from pyro_vae.distributions.diagonal_normal import DiagonalNormal, StandardNormal
 from pyro_vae.distributions.independent_bernoulli import IndependentBernoulli
 from pyro_vae.distributions.normal_mixture import DiagonalNormalMixture
 
-__all__ = ["BernoulliCode", "DiagonalNormalMixture", "IndependentBernoulli", "RelaxedBernoulliCode"]
+__all__ = [
+    "BernoulliCode",
+    "DiagonalNormal",
+    "DiagonalNormalMixture",
+    "IndependentBernoulli",
+    "RelaxedBernoulliCode",
+    "StandardNormal",
+]

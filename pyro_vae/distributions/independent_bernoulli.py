@@ -56,8 +56,8 @@ class IndependentBernoulli(dist.Independent):
         dims = self.reinterpreted_batch_ndims
         if torch.is_grad_enabled() and self.logits.requires_grad:  # training: the fused backward
             logits, value = torch.broadcast_tensors(self.logits, value)
-            log_p = -binary_cross_entropy_with_logits(logits, value, reduction="none")
-            return log_p.sum(tuple(range(-dims, 0))) if dims else log_p
+            nll = binary_cross_entropy_with_logits(logits, value, reduction="none")
+            return -(nll.sum(tuple(range(-dims, 0))) if dims else nll)  # negated per event, not per value
         if dims == 0:
             return value * self.logits - softplus(self.logits)
         return (value * self.logits).sum(tuple(range(-dims, 0))) - softplus_sum(self.logits, dims)

@@ -20,6 +20,7 @@ __all__ = [
     "disentanglement_metrics",
     "factor_vae_score",
     "mutual_information_gap",
+    "mutual_information_gaps",
     "sap_score",
 ]
 
@@ -60,13 +61,17 @@ def mutual_information_matrix(codes: ArrayLike, factors: ArrayLike, bins: int = 
     return np.array([[mutual_info_score(f, z) for f in factors.T] for z in binned.T])
 
 
-def mutual_information_gap(codes: ArrayLike, factors: ArrayLike, bins: int = MI_BINS) -> float:
-    """Mutual information gap (Chen et al. 2018, "Isolating sources of disentanglement in VAEs").
+def mutual_information_gaps(codes: ArrayLike, factors: ArrayLike, bins: int = MI_BINS) -> np.ndarray:
+    """The mutual information gap of each factor (Chen et al. 2018), ``(K,)``; NaN for a constant factor.
 
-    For each factor ``v_k``, the gap between the two code dimensions most
-    informative about it, divided by its entropy: ``(I(z_a; v_k) - I(z_b; v_k)) / H(v_k)``,
-    averaged over factors (constant factors skipped). In [0, 1]; 1 when each
-    factor is captured by one dimension alone. Needs at least two code dimensions.
+    For factor ``v_k``: the gap between the two code dimensions most informative about
+    it, divided by its entropy, ``(I(z_a; v_k) - I(z_b; v_k)) / H(v_k)``, in [0, 1]; 1
+    when one dimension alone captures the factor. Needs at least two code dimensions.
+
+    Raises
+    ------
+    ValueError
+        When the code has fewer than two dimensions.
     """
     from sklearn.metrics import mutual_info_score
 
@@ -75,9 +80,22 @@ def mutual_information_gap(codes: ArrayLike, factors: ArrayLike, bins: int = MI_
         raise ValueError("the mutual information gap needs a code of at least 2 dimensions")
     mi = mutual_information_matrix(codes, factors, bins)
     entropy = np.array([mutual_info_score(f, f) for f in factors.T])
-    informative = entropy > 0
     top = np.sort(mi, axis=0)[::-1]
-    gaps = (top[0] - top[1])[informative] / entropy[informative]
+    gaps = np.full(entropy.shape, np.nan)
+    informative = entropy > 0
+    gaps[informative] = (top[0] - top[1])[informative] / entropy[informative]
+    return gaps
+
+
+def mutual_information_gap(codes: ArrayLike, factors: ArrayLike, bins: int = MI_BINS) -> float:
+    """Mutual information gap (Chen et al. 2018, "Isolating sources of disentanglement in VAEs").
+
+    :func:`mutual_information_gaps` averaged over the factors (constant factors skipped).
+    In [0, 1]; 1 when each factor is captured by one dimension alone. Needs at least two
+    code dimensions (else ``ValueError``).
+    """
+    gaps = mutual_information_gaps(codes, factors, bins)
+    gaps = gaps[~np.isnan(gaps)]
     return float(np.mean(gaps)) if gaps.size else 0.0
 
 

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from pyro_vae.evaluation.disentanglement import disentanglement_metrics
+from pyro_vae.evaluation.disentanglement import disentanglement_metrics, mutual_information_gaps
 
 if TYPE_CHECKING:
     from pyro_vae.data import DataBundle, Split
     from pyro_vae.group_vae import GroupVAE
     from pyro_vae.vae import VAE
 
-__all__ = ["code_metrics", "group_metrics", "shared_factor_accuracy"]
+__all__ = ["code_metrics", "factor_gaps", "group_metrics", "shared_factor_accuracy"]
 
 #: examples encoded per forward pass
 _CHUNK = 1000
@@ -97,3 +97,13 @@ def code_metrics(vae: VAE, data: DataBundle) -> dict[str, float]:
     if val_y.shape[1] < 2 or (val_y < 0).any() or (test_y < 0).any():
         return {}
     return disentanglement_metrics(_codes(vae, data.val), val_y, _codes(vae, data.test), test_y)
+
+
+def factor_gaps(vae: VAE, data: DataBundle) -> list[float]:
+    """The mutual information gap of each factor (label column) on the test codes, in column order.
+
+    NaN for a factor constant on the test split. Raises ``ValueError`` when the test split has no labels.
+    """
+    if data.test.labels is None:
+        raise ValueError("factor_gaps needs factor labels on the test split; use a source with factors (shapes)")
+    return [float(g) for g in mutual_information_gaps(_codes(vae, data.test), _labels(data.test))]

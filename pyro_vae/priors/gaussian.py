@@ -7,6 +7,7 @@ import torch
 from pyro.distributions import constraints
 from pyro.nn import PyroParam
 
+from pyro_vae.distributions import DiagonalNormal, StandardNormal
 from pyro_vae.priors._registry import PRIORS, Prior
 
 __all__ = ["LearnedNormalPrior", "StandardNormalPrior"]
@@ -21,7 +22,7 @@ class StandardNormalPrior(Prior):
         self.register_buffer("zeros", torch.zeros(z_dim))
 
     def forward(self) -> dist.TorchDistribution:
-        return dist.Normal(self.zeros, torch.ones_like(self.zeros)).to_event(1)
+        return StandardNormal(self.zeros)
 
 
 @PRIORS.register("learned_normal")
@@ -34,4 +35,4 @@ class LearnedNormalPrior(Prior):
         self.scale = PyroParam(torch.ones(z_dim), constraint=constraints.positive)
 
     def forward(self) -> dist.TorchDistribution:
-        return dist.Normal(self.loc, self.scale).to_event(1)
+        return DiagonalNormal(self.loc, self.scale)
