@@ -10,7 +10,8 @@ scores along the way (scoring time is not counted in the budget).
 - ``shapes``: pairs sharing a random number of factors (``data.groups = "pairs"``);
   ``ada_gvae`` against ``vae`` and the beta-VAE (``vae`` with ``model.beta``); every
   disentanglement score of :mod:`pyro_vae.evaluation.disentanglement`. ``--network``
-  picks the MLP (512-256) or the convolutional networks (32 and 64 channels, 256 units)
+  picks the MLP (512-256) or the convolutional networks (``conv``: 32 and 64 channels;
+  ``conv3``: 32, 32 and 64 channels, Locatello et al.'s layout for 32x32 images; 256 units)
   for every model alike.
 - ``mnist`` (``--data-root`` holding ``MNIST/raw``): ``group_vae`` on groups sharing the
   digit; the digit predicted from ``s`` and from ``z`` (logistic regression), and the
@@ -50,9 +51,11 @@ SHAPES = [
 NETWORKS = {
     "mlp": "model.network.hidden=[512,256]",
     "conv": 'model.network={name="conv", channels=[32, 64], fc=256}',
+    "conv3": 'model.network={name="conv", channels=[32, 32, 64], fc=256}',
 }
 SHAPES_MODELS = {
     "ada_gvae": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0"],
+    "ada_gvae_beta2": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0", "model.beta=2"],
     "ada_gvae_beta4": ["model.kind=ada_gvae", "data.groups=pairs", "data.shared_factors=0", "model.beta=4"],
     "beta_vae": ["model.beta=4"],
     "vae": [],

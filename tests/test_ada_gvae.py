@@ -18,6 +18,7 @@ import pyro_vae
 from pyro_vae.assemble import initial_vae, prepare_data
 from pyro_vae.config import resolve_config
 from pyro_vae.evaluation import evaluate_split
+from pyro_vae.evaluation.groups import factor_gaps
 from pyro_vae.vae import VAE
 
 SHAPES = small_shapes(model__kind="ada_gvae", model__z_dim=4, data__groups="pairs")
@@ -95,6 +96,9 @@ def test_ada_gvae_fits_and_reports_disentanglement(tmp_path, grouping):
     assert math.isfinite(result.summary["test_elbo"])
     assert 0 <= result.summary["mig"] <= 1 and 0 <= result.summary["dci_disentanglement"] <= 1
     assert (tmp_path / "run" / "traversals.png").is_file()
+    gaps = factor_gaps(result.vae, result.data)  # one per factor; the summary's MIG is their mean
+    assert len(gaps) == result.data.test.labels.shape[-1]
+    assert result.summary["mig"] == pytest.approx(sum(gaps) / len(gaps))
 
 
 @pytest.mark.parametrize(
