@@ -78,5 +78,7 @@ class StandardNormal(DiagonalNormal):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        squares = value.square().expand(torch.broadcast_shapes(value.shape, self.base_dist.loc.shape))
+        squares, shape = value.square(), self.base_dist.loc.shape
+        if squares.shape[max(squares.dim() - len(shape), 0) :] != shape:  # a code smaller than the batch
+            squares = squares.expand(torch.broadcast_shapes(squares.shape, shape))
         return -0.5 * self._sum_event(squares) - self._event_size() * _LOG_SQRT_2PI
