@@ -20,6 +20,7 @@ scores along the way (scoring time is not counted in the budget).
   (with that classifier's own test accuracy).
 
     python benchmarks/disentangle.py shapes --model ada_gvae --minutes 30 --out runs/dis_ada_gvae.json
+    python benchmarks/disentangle.py shapes --model ada_gvae --network conv3 --minutes 30 --report-every 10
     python benchmarks/disentangle.py mnist --data-root ../shared/data --minutes 30 --out runs/dis_mnist.json
 """
 
