@@ -11,7 +11,7 @@ scores along the way (scoring time is not counted in the budget).
   ``ada_gvae`` against ``vae`` and the beta-VAE (``vae`` with ``model.beta``); every
   disentanglement score of :mod:`pyro_vae.evaluation.disentanglement`. ``--network``
   picks the MLP (512-256) or the convolutional networks (``conv``: 32 and 64 channels;
-  ``conv3``: 32, 32 and 64 channels, Locatello et al.'s layout for 32x32 images; 256 units)
+  ``conv3``: 32, 32 and 64 channels, halving to 4x4 like Locatello et al.'s encoders; 256 units)
   for every model alike.
 - ``mnist`` (``--data-root`` holding ``MNIST/raw``): ``group_vae`` on groups sharing the
   digit; the digit predicted from ``s`` and from ``z`` (logistic regression), and the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 
 import pyro
 import pytest
@@ -99,6 +100,9 @@ def test_ada_gvae_fits_and_reports_disentanglement(tmp_path, grouping):
     gaps = factor_gaps(result.vae, result.data)  # one per factor; the summary's MIG is their mean
     assert len(gaps) == result.data.test.labels.shape[-1]
     assert result.summary["mig"] == pytest.approx(sum(gaps) / len(gaps))
+    unlabelled = replace(result.data, test=replace(result.data.test, labels=None))
+    with pytest.raises(ValueError, match="factor_gaps needs factor labels"):
+        factor_gaps(result.vae, unlabelled)
 
 
 @pytest.mark.parametrize(
