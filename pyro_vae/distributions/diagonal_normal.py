@@ -62,7 +62,7 @@ class DiagonalNormal(dist.Independent):
 
 
 class StandardNormal(DiagonalNormal):
-    """``Normal(0, 1).to_event(event_dims)`` of shape ``like``'s (a zero tensor, usually a module buffer).
+    """``Normal(0, 1).to_event(event_dims)`` with ``like``'s shape, dtype and device (its values are not read).
 
     Its :meth:`log_prob` is ``-sum(value^2) / 2 - D log sqrt(2 pi)`` per event.
     """
