@@ -226,11 +226,19 @@ class Registry(Generic[T]):
                 listed = ", ".join(valid) if valid else "none"
                 raise ConfigError(
                     f"{self.kind} {name!r} has no option {key!r}{_suggest(key, list(valid))}; its options are: {listed}"
+                    f"{self._other_names_taking(key, name)}"
                 )
             bound = self._ranges[name].get(key)
             if bound is not None and not bound.accepts(value):
                 raise ConfigError(f"{self.kind} {name!r}: option {key!r} must be {bound.description}, got {value!r}")
         return spec
+
+    def _other_names_taking(self, key: str, name: str) -> str:
+        """``"; it is an option of a, b (...)"`` naming the other components that take ``key``, or ``""``."""
+        others = [other for other in self._factories if other != name and key in self.options(other)]
+        if not others:
+            return ""
+        return f"; it is an option of {', '.join(others)} (set the name to one of them)"
 
     def build(self, spec: ComponentSpec, **context: Any) -> T:
         """Build the component ``spec`` names, passing its options and ``context``."""

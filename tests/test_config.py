@@ -476,8 +476,23 @@ def test_known_names_are_listed() -> None:
             [],
             "likelihood 'normal' has no option 'context'; its options are: scale, learn_scale",
         ),
+        (
+            {},
+            ["data.path=mine.npz"],
+            "data source 'digits' has no option 'path'; its options are: none; it is an option of ",
+        ),
     ],
-    ids=["prior", "option-on-plain-name", "optimizer", "likelihood", "network", "scheduler", "estimator", "normal"],
+    ids=[
+        "prior",
+        "option-on-plain-name",
+        "optimizer",
+        "likelihood",
+        "network",
+        "scheduler",
+        "estimator",
+        "normal",
+        "option-of-other-names",
+    ],
 )
 def test_unknown_component_option(keywords: dict, overrides: list, pattern: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(pattern)):
