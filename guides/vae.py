@@ -53,6 +53,16 @@ class VAEGuide(PyroModule):
         """``q_b(z_b | x)`` per site, batch shape ``(B,)``, event shape ``(dim_b,)``."""
         return {name: self.blocks[name].distribution(f) for name, f in self._features(x).items()}
 
+    def rsample_and_log_prob(self, x: Tensor, sample_shape: tuple[int, ...] = ()) -> dict[str, tuple[Tensor, Tensor]]:
+        """A reparameterised draw ``z_b ~ q_b(z_b | x)`` and ``log q_b(z_b | x)`` per site, for training.
+
+        The draws of :meth:`posteriors`' ``rsample(sample_shape)``, site by site, each with its log-density
+        in nats (:meth:`~guides.posteriors.PosteriorFamily.rsample_and_log_prob`): ``z_b`` of shape
+        ``(*sample_shape, B, dim_b)`` and ``log q`` of shape ``(*sample_shape, B)``.
+        """
+        features = self._features(x)
+        return {name: self.blocks[name].rsample_and_log_prob(f, sample_shape) for name, f in features.items()}
+
     def moments(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Mean and standard deviation of ``q(z | x)``, all sites side by side, each ``(B, z_dim)``."""
         pairs = [self.blocks[name].moments(f) for name, f in self._features(x).items()]

@@ -232,14 +232,19 @@ def test_training_options_run_and_improve(options):
         assert result.history[-1]["lr"] < result.history[0]["lr"]
 
 
-def test_skipping_distribution_checks_during_steps_changes_no_number():
-    """The training fast path (Pyro's per-step validation off) gives the same run to the last bit."""
+def test_skipping_distribution_checks_during_steps_changes_numbers_by_rounding_only():
+    """The training fast path (Pyro's per-step validation off, closed-form scores) gives the checked run's numbers.
+
+    Up to float32 rounding: the closed forms sum in another order (tests/test_training_scores.py checks them
+    to 1e-12 in float64).
+    """
     runs = [
         pyro_vae.fit(epochs=2, z_dim=3, eval={"samples": 10}, pictures=False, validate_distributions=check)
         for check in (True, False)
     ]
-    assert [r["train_elbo"] for r in runs[0].history] == [r["train_elbo"] for r in runs[1].history]
-    assert runs[0].summary["test_elbo"] == runs[1].summary["test_elbo"]
+    checked, unchecked = ([r["train_elbo"] for r in run.history] for run in runs)
+    assert unchecked == pytest.approx(checked, rel=1e-6)
+    assert runs[1].summary["test_elbo"] == pytest.approx(runs[0].summary["test_elbo"], rel=1e-6)
 
 
 @pytest.mark.parametrize("name", ["adam", "adamw"])

@@ -21,9 +21,27 @@ import pyro.distributions as dist
 import torch
 from torch import Tensor
 
-__all__ = ["DiagonalNormal", "StandardNormal"]
+__all__ = ["DiagonalNormal", "StandardNormal", "standard_normal_log_prob"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+def standard_normal_log_prob(value: Tensor, event_dims: int = 1) -> Tensor:
+    """``log N(value; 0, I)`` per event: ``-sum(value^2) / 2 - D log sqrt(2 pi)`` over the last ``event_dims`` dims.
+
+    Parameters
+    ----------
+    value
+        Shape ``(*batch_shape, *event_shape)``, ``event_shape`` the last ``event_dims`` dimensions (``D`` values).
+
+    Returns
+    -------
+    Tensor
+        Shape ``batch_shape``, in nats.
+    """
+    squares = value.square()
+    size = math.prod(value.shape[value.dim() - event_dims :])
+    return -0.5 * (squares.sum(tuple(range(-event_dims, 0))) if event_dims else squares) - size * _LOG_SQRT_2PI
 
 
 class DiagonalNormal(dist.Independent):
@@ -78,7 +96,7 @@ class StandardNormal(DiagonalNormal):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        squares, shape = value.square(), self.base_dist.loc.shape
-        if squares.shape[max(squares.dim() - len(shape), 0) :] != shape:  # a code smaller than the batch
-            squares = squares.expand(torch.broadcast_shapes(squares.shape, shape))
-        return -0.5 * self._sum_event(squares) - self._event_size() * _LOG_SQRT_2PI
+        shape = self.base_dist.loc.shape
+        if value.shape[max(value.dim() - len(shape), 0) :] != shape:  # a code smaller than the batch
+            value = value.expand(torch.broadcast_shapes(value.shape, shape))
+        return standard_normal_log_prob(value, self.reinterpreted_batch_ndims)

@@ -25,7 +25,7 @@ from torch.nn.functional import binary_cross_entropy_with_logits, softplus
 
 from pyro_vae.distributions._softplus_sum import softplus_sum
 
-__all__ = ["IndependentBernoulli"]
+__all__ = ["IndependentBernoulli", "bernoulli_training_log_prob"]
 
 
 class IndependentBernoulli(dist.Independent):
@@ -55,9 +55,25 @@ class IndependentBernoulli(dist.Independent):
             self._validate_sample(value)
         dims = self.reinterpreted_batch_ndims
         if torch.is_grad_enabled() and self.logits.requires_grad:  # training: the fused backward
-            logits, value = torch.broadcast_tensors(self.logits, value)
-            nll = binary_cross_entropy_with_logits(logits, value, reduction="none")
-            return -(nll.sum(tuple(range(-dims, 0))) if dims else nll)  # negated per event, not per value
+            return bernoulli_training_log_prob(self.logits, value, dims)
         if dims == 0:
             return value * self.logits - softplus(self.logits)
         return (value * self.logits).sum(tuple(range(-dims, 0))) - softplus_sum(self.logits, dims)
+
+
+def bernoulli_training_log_prob(logits: Tensor, value: Tensor, event_dims: int) -> Tensor:
+    """``log Bernoulli(value; sigmoid(logits))`` per event, by ``binary_cross_entropy_with_logits``.
+
+    The element-wise form whose backward is one fused ``sigmoid(l) - x`` (see the module's notes):
+    the one to differentiate. ``logits`` and ``value`` broadcast; the last ``event_dims`` dimensions
+    form an event; the result is negated per event, not per value.
+
+    Returns
+    -------
+    Tensor
+        The broadcast batch shape, in nats.
+    """
+    if logits.shape != value.shape:
+        logits, value = torch.broadcast_tensors(logits, value)
+    nll = binary_cross_entropy_with_logits(logits, value, reduction="none")
+    return -(nll.sum(tuple(range(-event_dims, 0))) if event_dims else nll)

@@ -56,8 +56,22 @@ def direct_log_weights(
         ``K`` draws per example (shape ``(K, B)``); ``None``: one draw, shape ``(B,)``.
     kl_weight
         ``w``, the weight of the latent terms (KL warm-up); 1 gives the log importance weight.
+
+    Returns
+    -------
+    Tensor
+        Shape ``(B,)`` or ``(K, B)``, in nats. Each site's draw and ``log q`` come together from its posterior
+        family (:meth:`~guides.VAEGuide.rsample_and_log_prob`) and each prior scores its code
+        (:meth:`~pyro_vae.priors.Prior.log_prob`), so a closed form skips building the distributions.
     """
-    return posterior_log_weights(model, guide.posteriors(x), x, num_particles, kl_weight)
+    shape = torch.Size() if num_particles is None else torch.Size((num_particles,))
+    draws = guide.rsample_and_log_prob(x, shape)
+    decoded = model.decoder(concat_broadcast([z for z, _ in draws.values()]))
+    log_w = model.likelihood.log_prob(decoded, x)
+    for name, prior in model.priors().items():
+        z, log_q = draws[name]
+        log_w = log_w + kl_weight * (prior.log_prob(z) - log_q)
+    return log_w
 
 
 def posterior_log_weights(

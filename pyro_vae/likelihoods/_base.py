@@ -46,6 +46,13 @@ class Likelihood(nn.Module):
         """The distribution of ``x`` given decoder outputs ``params``."""
         return self._base(params).to_event(len(self.event_shape))
 
+    def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
+        """``log p(x | params)`` per example in nats: ``self.distribution(params).log_prob(x)``, shape ``(...)``.
+
+        A likelihood may compute it without building the distribution (the training step calls this).
+        """
+        return self.distribution(params).log_prob(x)
+
     def mean(self, params: Tensor) -> Tensor:
         """``E[x | params]``, shape ``(..., *event_shape)``, used for pictures."""
         return self._base(params).mean

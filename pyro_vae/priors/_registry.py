@@ -6,6 +6,7 @@ from typing import Any
 
 import pyro.distributions as dist
 from pyro.nn import PyroModule
+from torch import Tensor
 
 from pyro_vae.errors import ConfigError
 from pyro_vae.registry import Registry
@@ -34,6 +35,13 @@ class Prior(PyroModule):
 
     def forward(self) -> dist.TorchDistribution:
         raise NotImplementedError
+
+    def log_prob(self, z: Tensor) -> Tensor:
+        """``log p(z)`` per code in nats: ``z`` of shape ``(..., z_dim)`` gives shape ``(...)``.
+
+        ``prior().log_prob(z)``; a prior with a closed form may score ``z`` without building the distribution.
+        """
+        return self().log_prob(z)
 
     def bind(self, guide: Any, event_shape: tuple[int, ...]) -> None:
         """Called once with the guide that pairs with this prior and the data shape; most priors ignore it."""
