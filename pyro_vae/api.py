@@ -7,8 +7,8 @@ import dataclasses
 import functools
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +26,7 @@ from pyro_vae.assemble import (
     load_best,
     load_run_data,
     prepare_data,
+    vae_from_best,
 )
 from pyro_vae.config import (
     RunConfig,
@@ -453,47 +454,90 @@ def _programs(model: Any, guide: Any) -> Programs | None:
 
 @dataclass
 class _Evaluated:
-    run: RunDir
+    """A run evaluated on its test split; ``run`` is ``None`` in the processes other than 0 (under torchrun)."""
+
+    run: RunDir | None
     vae: VAE
     data: DataBundle
     test: SplitEvaluation
     summary: dict[str, Any]
 
 
-def _evaluate_run(
+@contextmanager
+def _evaluated_run(
     run_dir: str | os.PathLike[str],
     samples: int | None,
-    data: Any,
-    labels: Any,
+    passed: tuple[Any, Any, Any, Any],
     log: Log | None,
     check: Callable[[RunConfig, DataBundle], None] | None = None,
     programs: Programs | None = None,
-    held_out: tuple[Any, Any] = (None, None),
     device: str = "auto",
-) -> _Evaluated:
+) -> Iterator[_Evaluated]:
     """Evaluate the best checkpoint on the test split (with PSIS) on ``device`` and rewrite ``summary.json``.
 
-    ``check(config, data)`` vets the caller's own options against the loaded run before anything is
-    evaluated or written. ``held_out`` is ``(val_data, test_data)`` of a run fitted on Python objects.
+    The block runs while process 0 still holds the run directory (to write more into it). ``check(config,
+    data)`` vets the caller's own options against the loaded run before anything is evaluated or written.
+    ``passed`` is ``(data, labels, val_data, test_data)`` of a run fitted on Python objects. Started by torchrun
+    (``WORLD_SIZE`` above 1), every process calls this: process 0 claims and reads the run and hands its
+    checkpoint to the others, each scores its share of the test batches (the figures are added up over
+    all), and process 0 alone writes; every process gets its summary.
     """
     target = resolve_device(device, "device")
-    with RunDir.claim(run_dir, need_best=True) as run:
-        vae, config, state = load_best(run, programs)
-        if samples is not None:
-            config = resolve_config(config, [f"eval.samples={samples}"])
-        prepared = load_run_data(config, state, data, labels, *held_out)
-        vae.check_data(prepared)
-        if check is not None:
-            check(config, prepared)
-        vae, prepared = vae.to(target), prepared.to(target)
-        ev = config.eval
-        test = evaluate_split(vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers)
-        previous = read_summary(run.summary)
-        summary = make_summary(config, prepared, test, previous=previous) | vae.extra_metrics(prepared)
-        write_json(summary, run.summary)
-    if log is not None:
-        log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
-    return _Evaluated(run, vae, prepared, test, summary)
+    timeout = _resume_settings(run_dir, [])[0]  # the run's train.ddp_timeout
+    with joined(timeout, target) as ranks:
+        log = log if ranks.is_main else None
+        with on_main(ranks, lambda: RunDir.claim(run_dir, need_best=True), "before evaluating") as run:
+            vae, config, state = _best_in_every_process(run, Path(run_dir), programs, ranks)
+            with agreed(ranks, "before evaluating"):
+                if samples is not None:
+                    config = resolve_config(config, [f"eval.samples={samples}"])
+                prepared = load_run_data(config, state, *passed)
+                vae.check_data(prepared)
+                if check is not None:
+                    check(config, prepared)
+            vae, prepared = vae.to(target), prepared.to(target)
+            with lost_contact(ranks, timeout):
+                test = _test_figures(vae, prepared, config.eval)
+                summary = _write_summary(run, config, prepared, test, vae, ranks)
+            if log is not None:
+                log(f"test elbo {test.elbo:.3f}  test log-likelihood {test.log_likelihood:.3f} (K={test.samples})")
+            yield _Evaluated(run, vae, prepared, test, summary)
+
+
+def _best_in_every_process(
+    run: RunDir | None, root: Path, programs: Programs | None, ranks: Ranks
+) -> tuple[VAE, RunConfig, dict[str, Any]]:
+    """The VAE of the run's best epoch, its config and checkpoint: process 0 reads and checks, the others build."""
+    with agreed(ranks, "before evaluating"):
+        loaded = load_best(run, programs) if run is not None else None
+    if not ranks.distributed:
+        assert loaded is not None
+        return loaded
+    state = broadcast(None if loaded is None else loaded[2], ranks)
+    with agreed(ranks, "before evaluating"):
+        if loaded is None:
+            loaded = (*vae_from_best(state, root / "best.pt", programs), state)
+    return loaded
+
+
+def _test_figures(vae: VAE, prepared: DataBundle, ev: EvalConfig) -> SplitEvaluation:
+    """The test split's ELBO, log-likelihood and PSIS, shared by the processes of a torchrun (sharded batches)."""
+    return evaluate_split(
+        vae, prepared.test, ev.samples, ev.batch_size, ev.seed, psis=True, workers=ev.workers, across_ranks=True
+    )
+
+
+def _write_summary(
+    run: RunDir | None, config: RunConfig, prepared: DataBundle, test: SplitEvaluation, vae: VAE, ranks: Ranks
+) -> dict[str, Any]:
+    """Rewrite ``summary.json`` with the test figures (process 0, the one given ``run``); its content everywhere."""
+    summary = None
+    with agreed(ranks, "while writing summary.json"):
+        if run is not None:
+            summary = make_summary(config, prepared, test, previous=read_summary(run.summary))
+            summary |= vae.extra_metrics(prepared)
+            write_json(summary, run.summary)
+    return broadcast(summary, ranks)
 
 
 @_takes_network(configures=False)
@@ -524,12 +568,16 @@ def evaluate(
         Your own Pyro programs again, for runs of kind ``program``.
     device
         Where to evaluate (``"auto"``: CUDA when available, else the CPU), whatever the run trained on.
+
+    Notes
+    -----
+    Started by torchrun (``WORLD_SIZE`` above 1), every process calls this: they share out the test
+    batches (``eval.workers`` then applies to none), process 0 alone writes, and each returns the summary.
+    :func:`diagnose` does the same.
     """
-    held_out = (val_data, test_data)
-    programs = _programs(model, guide)
-    return _evaluate_run(
-        run_dir, samples, data, labels, log, programs=programs, held_out=held_out, device=device
-    ).summary
+    passed = (data, labels, val_data, test_data)
+    with _evaluated_run(run_dir, samples, passed, log, programs=_programs(model, guide), device=device) as done:
+        return done.summary
 
 
 @_takes_network(configures=False)
@@ -558,8 +606,7 @@ def diagnose(
     """
     if isinstance(draws, bool) or not isinstance(draws, int) or draws < 1:
         raise ConfigError(f"draws must be a positive integer, got {draws!r}")
-    with RunDir.claim(run_dir, need_best=True):
-        return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log, device)
+    return _diagnose(run_dir, points, draws, samples, (data, labels, val_data, test_data), log, device)
 
 
 def _diagnose(
@@ -571,9 +618,7 @@ def _diagnose(
     log: Log | None,
     device: str = "auto",
 ) -> dict[str, Any]:
-    """:func:`diagnose`, holding the run directory's lock; ``passed``: ``(data, labels, val_data, test_data)``."""
-    from pyro_vae.diagnostics.inference_data import to_inference_data
-    from pyro_vae.plots.diagnostics import save_khat_histogram
+    """:func:`diagnose`; ``passed``: ``(data, labels, val_data, test_data)``. Process 0 writes the files."""
 
     def check(config: RunConfig, prepared: DataBundle) -> None:  # before summary.json is rewritten
         _chosen_points(points, len(prepared.test))
@@ -584,8 +629,18 @@ def _diagnose(
                 f"{MIN_PSIS_DRAWS} or more"
             )
 
-    data, labels, val_data, test_data = passed
-    done = _evaluate_run(run_dir, samples, data, labels, log, check, held_out=(val_data, test_data), device=device)
+    with _evaluated_run(run_dir, samples, passed, log, check, device=device) as done:
+        if done.run is not None:  # process 0 (of a torchrun) alone draws the exported posteriors and writes
+            _write_diagnostics(done, points, draws, log)
+        return done.summary
+
+
+def _write_diagnostics(done: _Evaluated, points: int | Sequence[int], draws: int, log: Log | None) -> None:
+    """``diagnostics.nc`` (ArviZ ``InferenceData``) and ``psis_khat.png`` of an evaluated run."""
+    from pyro_vae.diagnostics.inference_data import to_inference_data
+    from pyro_vae.plots.diagnostics import save_khat_histogram
+
+    assert done.run is not None
     chosen = _chosen_points(points, len(done.data.test))
     history = read_metrics(done.run.metrics)
     idata = to_inference_data(done.vae, done.data.test.x[chosen], draws, history, done.test.khat, chosen)
@@ -597,7 +652,6 @@ def _diagnose(
         mean = "none finite" if s["psis_khat_mean"] is None else f"{s['psis_khat_mean']:.3f}"
         log(f"PSIS k-hat: mean {mean}, share above 0.7: {s['psis_khat_frac_above_0.7']:.3f}")
         log(f"wrote {done.run.root / 'diagnostics.nc'} and {done.run.root / 'psis_khat.png'}")
-    return done.summary
 
 
 def _chosen_points(points: int | Sequence[int], n_test: int) -> list[int]:

@@ -39,6 +39,7 @@ __all__ = [
     "load_run_data",
     "open_feature_run",
     "prepare_data",
+    "vae_from_best",
 ]
 
 
@@ -163,13 +164,23 @@ def load_best(run: RunDir, programs: Programs | None = None) -> tuple[VAE, RunCo
     describes (:meth:`RunDir.load`, :func:`~pyro_vae.training.identity.check_parameters`).
     """
     state = run.load(run.best)
+    vae, config = vae_from_best(state, run.best, programs)
+    return vae, config, state
+
+
+def vae_from_best(state: dict[str, Any], source: Path, programs: Programs | None = None) -> tuple[VAE, RunConfig]:
+    """The VAE (in evaluation mode) and config of ``best.pt``'s checkpoint ``state``, read from ``source``.
+
+    For a process that was handed process 0's checkpoint (evaluation under torchrun); :func:`load_best` reads
+    and checks the file first.
+    """
     config = resolve_config(config_from_dict(state["config"]))
     shape = DataShape(tuple(state["event_shape"]), tuple(state.get("classes", ())))
     if programs is None:
         vae = MODEL_KINDS.get(config.model.kind).build(config.model, shape)
     else:
         vae = programs.build(config, shape.event_shape)
-    check_parameters(vae, state["model"], run.best)
+    check_parameters(vae, state["model"], source)
     vae.load_state_dict(state["model"])
     vae.eval()
-    return vae, config, state
+    return vae, config

@@ -29,6 +29,7 @@ import csv
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -254,7 +255,8 @@ def test_two_processes_reach_one_process_parameters_on_the_global_batch_and_its_
 
 # -- the run directory, resume ------------------------------------------------------------
 
-RESUMED = [*SMALL, "train.kl_warmup_epochs=1.5"]  # dynamic binarization: each process's noise stream
+# dynamic binarization: each process's noise stream; test batches of 4, for evaluate and diagnose under DDP
+RESUMED = [*SMALL, "train.kl_warmup_epochs=1.5", "eval.batch_size=4"]
 
 
 def _sets(keys: list[str]) -> list[str]:
@@ -308,6 +310,42 @@ def test_a_resumed_ddp_run_continues_exactly(ddp_runs):
     for key in ("train_elbo", "val_elbo", "kl_weight"):
         assert [row[key] for row in rows[0]] == [row[key] for row in rows[1]]
     assert len(load_checkpoint(whole / "checkpoint.pt", TRAINING_KEYS)["ranks"]) == 2
+
+
+# -- evaluating under torchrun --------------------------------------------------------------
+
+
+def _headline(summary: dict) -> tuple:
+    return tuple(summary[key] for key in ("test_elbo", "test_log_likelihood", "psis_khat_mean", "n_test"))
+
+
+def test_evaluate_and_diagnose_under_ddp_share_the_test_batches_and_write_once(ddp_runs, tmp_path):
+    # 22 test examples in batches of 4, K = 30: each process scores 3 batches; sums are gathered, so the
+    # figures are one process's (to float rounding), and process 0 alone logs and writes
+    run = tmp_path / "run"
+    shutil.copytree(ddp_runs[0], run)
+    outputs = _run(["evaluate", str(run), "--samples", "30"])
+    ddp = json.loads((run / "summary.json").read_text())
+    assert sum(output.count("test elbo") for output in outputs) == 1
+    outputs = _run(["diagnose", str(run), "--samples", "30", "--points", "3", "--draws", "20"])
+    diagnosed = json.loads((run / "summary.json").read_text())
+    assert sum(output.count("wrote ") for output in outputs) == 1 and (run / "diagnostics.nc").is_file()
+    assert not list(run.glob("*.tmp*"))
+    one = pyro_vae.evaluate(run, samples=30)
+    assert ddp["log_likelihood_samples"] == one["log_likelihood_samples"] == 30
+    assert _headline(ddp) == pytest.approx(_headline(one), rel=1e-6)
+    assert _headline(diagnosed) == pytest.approx(_headline(one), rel=1e-6)
+
+
+def test_compare_under_torchrun_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
+    from pyro_vae.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    argv = ["compare", *_sets(SMALL), "--estimators", "trace,meanfield", "--out", str(tmp_path / "c")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "compare runs in one process, but this is one of 2 (WORLD_SIZE=2" in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "c").exists()
 
 
 # -- a process that dies -------------------------------------------------------------------

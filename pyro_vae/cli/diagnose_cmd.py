@@ -17,6 +17,8 @@ Diagnose the guide q(z|x) of RUN_DIR's best checkpoint with ArviZ:
   - diagnostics.nc (InferenceData, netCDF): posterior draws of z for the
     --points test examples, their log-likelihood log p(x | z) and log-weights,
     the training history, and every test point's k-hat.
+Under torchrun (torchrun --nproc_per_node=N -m pyro_vae diagnose RUN_DIR)
+the processes share out the test points' PSIS and process 0 writes the files.
 """
 
 

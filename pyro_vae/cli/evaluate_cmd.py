@@ -11,6 +11,8 @@ HELP = """\
 Evaluate the best checkpoint of RUN_DIR on its test split and rewrite
 RUN_DIR/summary.json: test_elbo and test_log_likelihood (importance sampled
 with K samples per example), in nats per example, higher is better.
+Under torchrun (torchrun --nproc_per_node=N -m pyro_vae evaluate RUN_DIR)
+the processes share out the test batches and process 0 writes.
 """
 
 

@@ -26,6 +26,7 @@ from pyro_vae.estimators import ESTIMATORS
 from pyro_vae.programs import program_keywords
 from pyro_vae.registry import ComponentSpec, normalize_spec
 from pyro_vae.training import RunDir
+from pyro_vae.training.distributed import one_process
 from pyro_vae.vae import VAE
 
 __all__ = ["compare", "estimator_label"]
@@ -119,6 +120,7 @@ def compare(
         from the parameters they hold now; afterwards they hold the last estimator's (each run
         directory's ``best.pt`` keeps its own), and every result's ``vae`` is this one pair.
     """
+    one_process("compare")  # every process would build the whole comparison in the same directory
     specs = _check(estimators, snr_particles)
     _check_snr_options(snr_repeats, snr_batch)
     programs, program_keys = program_keywords(model, guide)

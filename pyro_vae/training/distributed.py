@@ -45,6 +45,7 @@ __all__ = [
     "launch",
     "lost_contact",
     "on_main",
+    "one_process",
     "rank_seed",
 ]
 
@@ -70,6 +71,22 @@ def _world_from_env() -> int:
     if not text.isdigit() or int(text) < 1:
         raise ConfigError(f"WORLD_SIZE={text!r} must be a positive integer: start the processes with torchrun")
     return int(text)
+
+
+def one_process(what: str) -> None:
+    """Refuse ``what`` in a process that torchrun started among several (``WORLD_SIZE`` above 1).
+
+    Raises
+    ------
+    ConfigError
+        Naming the processes and the commands that do share their work (fit, resume, evaluate, diagnose).
+    """
+    world = _world_from_env()
+    if world > 1:
+        raise ConfigError(
+            f"{what} runs in one process, but this is one of {world} (WORLD_SIZE={world}, started by torchrun): "
+            "run it without torchrun; fit, resume, evaluate and diagnose are the ones that share their work"
+        )
 
 
 @contextmanager
