@@ -369,11 +369,16 @@ def _resume_settings(run_dir: str | os.PathLike[str], overrides: list[str]) -> t
     ``--set train.ddp_timeout`` (``--device``), else the run's ``config.toml``, else the defaults: the
     checks of the run come later, from process 0 (other machines may not see the file).
     """
+    train = _saved_train(run_dir, overrides)
+    return (TrainConfig().ddp_timeout, None) if train is None else (train.ddp_timeout, resolve_device(train.device))
+
+
+def _saved_train(run_dir: str | os.PathLike[str], overrides: list[str]) -> TrainConfig | None:
+    """The ``[train]`` section of the run's ``config.toml`` with ``overrides``; ``None`` if it cannot be read."""
     try:
-        train = _resumed_config(read_toml(Path(run_dir) / "config.toml"), overrides).train
+        return _resumed_config(read_toml(Path(run_dir) / "config.toml"), overrides).train
     except (PyroVAEError, OSError, ValueError):
-        return TrainConfig().ddp_timeout, None
-    return train.ddp_timeout, resolve_device(train.device)
+        return None
 
 
 def _shared_state(
@@ -483,7 +488,8 @@ def _evaluated_run(
     all), and process 0 alone writes; every process gets its summary.
     """
     target = resolve_device(device, "device")
-    timeout = _resume_settings(run_dir, [])[0]  # the run's train.ddp_timeout
+    saved = _saved_train(run_dir, [])  # its train.device may be one this machine lacks: only the timeout is read
+    timeout = (saved or TrainConfig()).ddp_timeout
     with joined(timeout, target) as ranks:
         log = log if ranks.is_main else None
         with on_main(ranks, lambda: RunDir.claim(run_dir, need_best=True), "before evaluating") as run:

@@ -28,6 +28,7 @@ compile                                a backend that fails falls back to eager 
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import pytest
@@ -155,6 +156,16 @@ def test_checkpoints_load_on_the_cpu_and_the_run_evaluates_samples_and_resumes_t
     assert pyro_vae.sample(out, 4, device="cpu").device.type == "cpu"
     resumed = pyro_vae.resume(out, overrides=["train.epochs=3"], device="cpu", pictures=False)
     assert len(resumed.history) == 3 and next(resumed.vae.parameters()).device.type == "cpu"
+
+
+def test_a_run_saved_for_a_device_this_machine_lacks_evaluates_and_diagnoses_here(device_run, no_accelerator):
+    # the run's config.toml names its training device; evaluating elsewhere reads only its ddp_timeout from it
+    out, _ = device_run
+    config = out / "config.toml"
+    config.write_text(re.sub(r'device = "[^"]*"', 'device = "cuda:7"', config.read_text()))
+    assert 'device = "cuda:7"' in config.read_text()
+    assert math.isfinite(pyro_vae.evaluate(out, device="cpu")["test_elbo"])
+    assert math.isfinite(pyro_vae.diagnose(out, samples=30, points=2, draws=5, device="cpu")["psis_khat_mean"])
 
 
 def test_resume_on_a_missing_device_changes_nothing(device_run, no_accelerator):
