@@ -487,10 +487,11 @@ def _evaluated_run(
     checkpoint to the others, each scores its share of the test batches (the figures are added up over
     all), and process 0 alone writes; every process gets its summary.
     """
-    target = resolve_device(device, "device")
+    target = resolve_device(device, "device")  # refused before the processes meet; picks their backend
     saved = _saved_train(run_dir, [])  # its train.device may be one this machine lacks: only the timeout is read
     timeout = (saved or TrainConfig()).ddp_timeout
     with joined(timeout, target) as ranks:
+        target = resolve_device(device, "device")  # again: under torchrun "cuda" is now this process's GPU
         log = log if ranks.is_main else None
         with on_main(ranks, lambda: RunDir.claim(run_dir, need_best=True), "before evaluating") as run:
             vae, config, state = _best_in_every_process(run, Path(run_dir), programs, ranks)

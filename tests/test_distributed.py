@@ -337,6 +337,38 @@ def test_evaluate_and_diagnose_under_ddp_share_the_test_batches_and_write_once(d
     assert _headline(diagnosed) == pytest.approx(_headline(one), rel=1e-6)
 
 
+SCRIPT = """
+import json, sys
+import pyro_vae
+out, overrides = sys.argv[1], json.loads(sys.argv[2])
+fitted = pyro_vae.fit(out=out, overrides=overrides, pictures=False).summary
+first = pyro_vae.evaluate(out, samples=30)
+diagnosed = pyro_vae.diagnose(out, samples=30, points=2, draws=5)
+again = pyro_vae.evaluate(out, samples=30)
+print("FIGURES", json.dumps([first["test_elbo"], diagnosed["test_elbo"], again["test_elbo"], fitted["n_test"]]))
+"""
+
+
+def test_one_script_fits_evaluates_and_diagnoses_in_the_same_processes(tmp_path):
+    # the process group formed by fit stays open for the calls after it (forming it again is unreliable)
+    script = tmp_path / "job.py"
+    script.write_text(SCRIPT)
+    port, run = _free_port(), tmp_path / "r"
+    command = [sys.executable, str(script), str(run), json.dumps([*SMALL, "train.epochs=1", "eval.batch_size=4"])]
+    processes = [
+        subprocess.Popen(command, env=_env(rank, 2, port), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for rank in range(2)
+    ]
+    figures = []
+    for rank, (code, output) in enumerate(_wait(processes)):
+        assert code == 0, f"process {rank} exited with {code}:\n{output[-3000:]}"
+        figures.append(json.loads(output.split("FIGURES ", 1)[1].splitlines()[0]))
+    assert figures[0] == figures[1]  # every process returns process 0's summary
+    first, diagnosed, again, n_test = figures[0]
+    assert first == diagnosed == again and n_test == 22
+    assert (run / "diagnostics.nc").is_file()
+
+
 def test_compare_under_torchrun_is_refused_in_one_line(tmp_path, monkeypatch, capsys):
     from pyro_vae.cli import main
 

@@ -17,6 +17,7 @@ at most (a dead peer's closed connection is noticed at once).
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -93,9 +94,11 @@ def one_process(what: str) -> None:
 def joined(timeout: float, device: torch.device | None = None) -> Iterator[Ranks]:
     """Join the processes torchrun started for the block (``WORLD_SIZE`` above 1); else one process.
 
-    An existing default process group (initialized by the caller) is used as it is and
-    left open. ``device`` picks the backend (:func:`backend_for`); a CUDA device becomes
-    this process's ``cuda:LOCAL_RANK``.
+    An existing default process group (initialized by the caller, or by an earlier call) is used as
+    it is and left open. A group this call forms stays open for the next calls of the same script
+    (fit, then evaluate, ...: forming a group again in the same processes is unreliable) and is
+    destroyed when the process exits, or at once if the block fails. ``device`` picks the backend
+    (:func:`backend_for`); a CUDA device becomes this process's ``cuda:LOCAL_RANK``.
 
     Raises
     ------
@@ -118,9 +121,17 @@ def joined(timeout: float, device: torch.device | None = None) -> Iterator[Ranks
             f"cannot join the other processes ({_first_line(error)}): start them with torchrun "
             "(torchrun --nproc_per_node=N -m pyro_vae fit ...) or pyro-vae fit --nproc N"
         ) from None
+    atexit.register(_leave)
     try:
         yield Ranks.current()
-    finally:
+    except BaseException:
+        _leave()
+        raise
+
+
+def _leave() -> None:
+    """Destroy the default process group, if one is still open."""
+    if dist.is_initialized():
         dist.destroy_process_group()
 
 
