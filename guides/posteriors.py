@@ -97,7 +97,8 @@ class NormalPosterior(PosteriorFamily):
 
         ``(z - loc) / scale`` is ``eps`` itself, so ``log q`` is scored from the standard draw: the same
         value as ``q.log_prob(z)``, and the same total gradient (through ``z`` and through ``scale``; that
-        through ``loc`` is zero either way), with fewer operations. ``eps`` is drawn as
+        through ``loc`` is zero either way), with fewer operations; in float32 it is the more accurate one when
+        ``|loc|`` dwarfs ``scale`` (``z - loc`` then cancels). ``eps`` is drawn as
         ``Normal.rsample`` draws it, so the code is the same as ``self.distribution(features).rsample()``.
         With Pyro's validation on, the checked distribution is built instead.
         """
