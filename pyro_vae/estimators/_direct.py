@@ -4,10 +4,12 @@ For the VAE built by :func:`pyro_vae.build_vae` with continuous latents, a run
 of the guide then the model under trace and replay handlers draws
 ``z ~ q(z | x)`` and scores ``log p(x | z) + log p(z) - log q(z | x)``. This
 module computes the same numbers directly from the model's and guide's own
-distributions: the same random draws (``K`` particles are one
-``rsample((K,))``, as Pyro's vectorised particle plate draws them), the same
-values up to float rounding, without the handler overhead. Anything else
-(discrete latents, other models or guides, active Pyro handlers) is left to
+distributions, or from their closed forms where Pyro's validation is off
+(``rsample_and_log_prob``, ``Prior.log_prob``, ``Likelihood.log_prob``): the
+same random draws (``K`` particles are one ``rsample((K,))``, as Pyro's
+vectorised particle plate draws them), the same values up to float rounding,
+without the handler overhead. Anything else (discrete latents, other models or
+guides, active Pyro handlers) is left to
 the traced path by :func:`direct_applies`.
 """
 
