@@ -89,8 +89,11 @@ class NormalPosterior(PosteriorFamily):
     outputs_per_latent = 2
 
     def distribution(self, features: Tensor) -> dist.TorchDistribution:
+        return DiagonalNormal(*self._loc_scale(features))
+
+    def _loc_scale(self, features: Tensor) -> tuple[Tensor, Tensor]:
         loc, raw = features.split(self.dim, dim=-1)
-        return DiagonalNormal(loc, softplus(raw) + MIN_SCALE)
+        return loc, softplus(raw) + MIN_SCALE
 
     def rsample_and_log_prob(self, features: Tensor, sample_shape: tuple[int, ...] = ()) -> tuple[Tensor, Tensor]:
         """``z = loc + scale * eps`` and ``log q(z) = -sum(eps^2) / 2 - sum(log scale) - dim log sqrt(2 pi)``.
@@ -104,8 +107,7 @@ class NormalPosterior(PosteriorFamily):
         """
         if dist.is_validation_enabled():
             return super().rsample_and_log_prob(features, sample_shape)
-        loc, raw = features.split(self.dim, dim=-1)
-        scale = softplus(raw) + MIN_SCALE
+        loc, scale = self._loc_scale(features)
         eps = loc.new_empty((*sample_shape, *loc.shape)).normal_()
         log_q = standard_normal_log_prob(eps) - scale.log().sum(-1)
         return loc + eps * scale, log_q

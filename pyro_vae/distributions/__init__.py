@@ -2,7 +2,7 @@
 
 from pyro_vae.distributions.bernoulli_code import BernoulliCode, RelaxedBernoulliCode
 from pyro_vae.distributions.diagonal_normal import DiagonalNormal, StandardNormal, standard_normal_log_prob
-from pyro_vae.distributions.independent_bernoulli import IndependentBernoulli, bernoulli_training_log_prob
+from pyro_vae.distributions.independent_bernoulli import IndependentBernoulli, bernoulli_log_prob
 from pyro_vae.distributions.normal_mixture import DiagonalNormalMixture
 
 __all__ = [
@@ -12,6 +12,6 @@ __all__ = [
     "IndependentBernoulli",
     "RelaxedBernoulliCode",
     "StandardNormal",
-    "bernoulli_training_log_prob",
+    "bernoulli_log_prob",
     "standard_normal_log_prob",
 ]

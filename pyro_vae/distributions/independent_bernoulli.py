@@ -25,7 +25,7 @@ from torch.nn.functional import binary_cross_entropy_with_logits, softplus
 
 from pyro_vae.distributions._softplus_sum import softplus_sum
 
-__all__ = ["IndependentBernoulli", "bernoulli_training_log_prob"]
+__all__ = ["IndependentBernoulli", "bernoulli_log_prob"]
 
 
 class IndependentBernoulli(dist.Independent):
@@ -53,27 +53,27 @@ class IndependentBernoulli(dist.Independent):
     def log_prob(self, value: Tensor) -> Tensor:
         if self._validate_args:
             self._validate_sample(value)
-        dims = self.reinterpreted_batch_ndims
-        if torch.is_grad_enabled() and self.logits.requires_grad:  # training: the fused backward
-            return bernoulli_training_log_prob(self.logits, value, dims)
-        if dims == 0:
-            return value * self.logits - softplus(self.logits)
-        return (value * self.logits).sum(tuple(range(-dims, 0))) - softplus_sum(self.logits, dims)
+        return bernoulli_log_prob(self.logits, value, self.reinterpreted_batch_ndims)
 
 
-def bernoulli_training_log_prob(logits: Tensor, value: Tensor, event_dims: int) -> Tensor:
-    """``log Bernoulli(value; sigmoid(logits))`` per event, by ``binary_cross_entropy_with_logits``.
+def bernoulli_log_prob(logits: Tensor, value: Tensor, event_dims: int) -> Tensor:
+    """``log Bernoulli(value; sigmoid(logits))`` per event, without checks, in the form that suits the call.
 
-    The element-wise form whose backward is one fused ``sigmoid(l) - x`` (see the module's notes):
-    the one to differentiate. ``logits`` and ``value`` broadcast; the last ``event_dims`` dimensions
-    form an event; the result is negated per event, not per value.
+    When ``logits`` need a gradient (training): element-wise ``binary_cross_entropy_with_logits``,
+    whose backward is one fused ``sigmoid(l) - x``, negated per event, not per value. Otherwise
+    (evaluation): one dot product and one sum of softplus per event (see the module's notes).
+    ``logits`` and ``value`` broadcast; the last ``event_dims`` dimensions form an event.
 
     Returns
     -------
     Tensor
         The broadcast batch shape, in nats.
     """
-    if logits.shape != value.shape:
-        logits, value = torch.broadcast_tensors(logits, value)
-    nll = binary_cross_entropy_with_logits(logits, value, reduction="none")
-    return -(nll.sum(tuple(range(-event_dims, 0))) if event_dims else nll)
+    if torch.is_grad_enabled() and logits.requires_grad:
+        if logits.shape != value.shape:
+            logits, value = torch.broadcast_tensors(logits, value)
+        nll = binary_cross_entropy_with_logits(logits, value, reduction="none")
+        return -(nll.sum(tuple(range(-event_dims, 0))) if event_dims else nll)
+    if event_dims == 0:
+        return value * logits - softplus(logits)
+    return (value * logits).sum(tuple(range(-event_dims, 0))) - softplus_sum(logits, event_dims)

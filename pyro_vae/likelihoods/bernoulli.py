@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pyro.distributions as dist
-import torch
 from torch import Tensor
 
-from pyro_vae.distributions import IndependentBernoulli, bernoulli_training_log_prob
+from pyro_vae.distributions import IndependentBernoulli, bernoulli_log_prob
 from pyro_vae.likelihoods._base import LIKELIHOODS, Likelihood
 
 __all__ = ["BernoulliLikelihood"]
@@ -26,9 +25,9 @@ class BernoulliLikelihood(Likelihood):
         return IndependentBernoulli(self._single(params), len(self.event_shape))
 
     def log_prob(self, params: Tensor, x: Tensor) -> Tensor:
-        if dist.is_validation_enabled() or not (torch.is_grad_enabled() and params.requires_grad):
-            return self.distribution(params).log_prob(x)  # checked, or evaluation's faster sums
-        return bernoulli_training_log_prob(self._single(params), x, len(self.event_shape))
+        if dist.is_validation_enabled():
+            return self.distribution(params).log_prob(x)  # checks x
+        return bernoulli_log_prob(self._single(params), x, len(self.event_shape))
 
     def check_support(self, x: Tensor) -> None:
         if bool(((x != 0) & (x != 1)).any()):
