@@ -67,10 +67,16 @@ class DiagonalNormal(dist.Independent):
         """``log N(value; loc, diag scale^2)`` per event, over the broadcast batch shapes of ``value`` and ``self``."""
         if self._validate_args:
             self._validate_sample(value)
-        base, dims = self.base_dist, self.reinterpreted_batch_ndims
-        log_scales = base.scale.log()
-        standardized = standard_normal_log_prob((value - base.loc) / base.scale, dims)
-        return standardized - (log_scales.sum(tuple(range(-dims, 0))) if dims else log_scales)
+        base = self.base_dist
+        squares = ((value - base.loc) / base.scale).square()
+        return -0.5 * self._sum_event(squares) - self._sum_event(base.scale.log()) - self._event_size() * _LOG_SQRT_2PI
+
+    def _sum_event(self, values: Tensor) -> Tensor:
+        dims = self.reinterpreted_batch_ndims
+        return values.sum(tuple(range(-dims, 0))) if dims else values
+
+    def _event_size(self) -> int:
+        return math.prod(self.event_shape)
 
 
 class StandardNormal(DiagonalNormal):
